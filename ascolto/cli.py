@@ -1,0 +1,306 @@
+"""The `ascolto` command line.
+
+Exit codes scripts can rely on: 0 success; 1 a run failed or a source is blocked;
+2 bad usage or invalid settings; 3 the database is unreachable or cannot be migrated;
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ascolto import __version__
+from ascolto.errors import AscoltoError
+from ascolto.runner import RunReport
+from ascolto.settings import Settings, get_settings, load_settings, use_settings
+
+app = typer.Typer(
+    name="ascolto",
+    help="Self-hosted social listening and proactive outreach.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+EXIT_FAILED = 1
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"ascolto {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            envvar="ASCOLTO_CONFIG",
+            help="Settings file (default: ./settings.toml if present).",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Self-hosted social listening and proactive outreach."""
+    from ascolto import logs
+
+    settings = use_settings(load_settings(config))
+    logs.configure(settings.log)
+
+
+@app.command()
+def run() -> None:
+    """Migrate the database, then poll every source on its schedule and serve the web app."""
+    from ascolto.service import serve
+
+    settings = get_settings()
+    if settings.web.enabled:
+        err.print(f"web app on http://{settings.web.host}:{settings.web.port}/")
+    serve(settings)
+
+
+@app.command()
+def listen(
+    source: Annotated[
+        str | None, typer.Argument(help="Source name; all enabled sources if omitted.")
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="One round, then exit.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Fetch and show what would be stored; write nothing.")
+    ] = False,
+) -> None:
+    """Fetch from sources now: one round with --once, else keep polling (no web app)."""
+    from ascolto.database import prepare
+    from ascolto.runner import run_source
+
+    settings = get_settings()
+    names = (
+        [settings.source(source).name]
+        if source
+        else [s.name for s in settings.sources if s.enabled]
+    )
+    if not names:
+        err.print("no enabled sources in the settings")
+        raise typer.Exit(2)
+    if not once and not dry_run:
+        from ascolto.service import serve
+
+        only = set(names)
+        trimmed = settings.model_copy(
+            update={
+                "sources": [s for s in settings.sources if s.name in only],
+                "web": settings.web.model_copy(update={"enabled": False}),
+            }
+        )
+        serve(use_settings(trimmed))
+        return
+    engine = prepare(settings)
+    reports: list[RunReport] = []
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("listening", total=len(names))
+        for name in names:
+            progress.update(task, description=f"listening: {name}")
+            reports.append(run_source(settings, engine, name, trigger="manual", dry_run=dry_run))
+            progress.advance(task)
+    if dry_run:
+        for report in reports:
+            _print_items(report)
+    _print_reports(reports)
+    if not all(r.ok for r in reports):
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _print_items(report: RunReport) -> None:
+    table = Table(title=f"{report.source}: would store {len(report.items)} item(s)")
+    for column in ("external id", "published", "author", "title / text"):
+        table.add_column(column, overflow="fold")
+    for item in report.items:
+        table.add_row(
+            item.external_id,
+            item.published_at.isoformat() if item.published_at else "",
+            item.author_name or "",
+            (item.title or item.text)[:120],
+        )
+    out.print(table)
+
+
+def _print_reports(reports: list[RunReport]) -> None:
+    table = Table(title="runs")
+    for column in ("source", "status", "seen", "new", "updated", "skipped", "seconds"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("problem", overflow="fold", ratio=1)
+    for report in reports:
+        fetched = report.ok
+        table.add_row(
+            report.source,
+            report.status,
+            *(
+                str(n) if fetched else "unknown"
+                for n in (report.seen, report.new, report.updated, report.skipped)
+            ),
+            f"{report.duration:.1f}",
+            report.error or "; ".join(report.warnings),
+        )
+    out.print(table)
+
+
+@app.command()
+def sources(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Each source's health: last run, status, items."""
+    from sqlmodel import Session
+
+    from ascolto.database import prepare
+    from ascolto.web.app import health_json
+    from storage.runs import source_health
+
+    settings = get_settings()
+    engine = prepare(settings)
+    intervals = {s.name: s.interval for s in settings.sources}
+    with Session(engine) as session:
+        report = source_health(session)
+    if as_json:
+        print(json.dumps([health_json(h, intervals.get(h.name)) for h in report], indent=2))
+        return
+    table = Table(title="sources")
+    for column in ("name", "kind", "interval", "last run", "status", "new last run", "stored"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("problem", overflow="fold", ratio=1)
+    for h in report:
+        status_style = {"working": "green", "failing": "red", "blocked": "red"}.get(h.working, "")
+        table.add_row(
+            h.name + ("" if h.enabled else " (disabled)"),
+            h.kind,
+            f"{intervals[h.name]} s" if h.name in intervals else "-",
+            h.last_started.strftime("%Y-%m-%d %H:%M UTC") if h.last_started else "never",
+            f"[{status_style}]{h.working}[/]" if status_style else h.working,
+            "unknown" if h.last_new is None else str(h.last_new),
+            str(h.mentions),
+            h.last_error or "",
+        )
+    out.print(table)
+
+
+@app.command()
+def mentions(
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only newer ones: an ISO date/time or a duration such as 24h or 7d."),
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Only from this source.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """List stored mentions, newest first."""
+    from sqlmodel import Session
+
+    from ascolto.database import prepare
+    from storage.mentions import list_mentions
+
+    settings = get_settings()
+    cutoff = _parse_since(since) if since else None
+    engine = prepare(settings)
+    with Session(engine) as session:
+        rows = list_mentions(session, since=cutoff, source=source, limit=limit)
+    if as_json:
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return
+    table = Table(title=f"{len(rows)} mention(s)")
+    for column in ("id", "source", "published", "author", "title / text"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["source"],
+            (row["published_at"] or row["fetched_at"] or "")[:19],
+            row["author"] or "",
+            (row["title"] or row["text"] or "")[:140],
+        )
+    out.print(table)
+
+
+def _parse_since(value: str) -> datetime:
+    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    if value[:-1].isdigit() and value[-1:] in units:
+        return datetime.now(UTC) - timedelta(**{units[value[-1]]: int(value[:-1])})
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r}: expected an ISO date/time (2026-11-24, 2026-11-24T08:00) "
+            "or a duration (90m, 24h, 7d, 2w)",
+            param_hint="--since",
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    from ascolto.database import upgrade
+    from storage.db import safe_url
+
+    settings: Settings = get_settings()
+    before, after = upgrade(settings)
+    where = safe_url(settings.database.url)
+    if before == after:
+        out.print(f"{where}: already at revision {after}")
+    else:
+        out.print(f"{where}: upgraded from {before or 'an empty database'} to {after}")
+
+
+def main() -> NoReturn:
+    """Console-script entry point: maps ascolto's errors to messages and exit codes."""
+    try:
+        # Without standalone mode, typer returns the code of `typer.Exit` instead of exiting.
+        code = app(standalone_mode=False)
+    except AscoltoError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except typer.Abort:
+        sys.exit(130)
+    except typer.TyperException as exc:
+        # Usage errors (unknown option, bad value) from typer's bundled click.
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)

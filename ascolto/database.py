@@ -1,0 +1,64 @@
+"""Open the configured database, migrate it, and mirror sources and products into it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from ascolto.errors import DatabaseError
+from ascolto.settings import Settings
+from storage import migrate
+from storage.db import get_engine, safe_url, session_scope
+from storage.runs import close_interrupted_runs
+from storage.sources import ProductSpec, SourceSpec, sync_products, sync_sources
+
+log = logging.getLogger(__name__)
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The engine for the configured database URL."""
+    try:
+        return get_engine(settings.database.url, settings.database.echo)
+    except (SQLAlchemyError, ValueError, ImportError) as exc:
+        raise DatabaseError(
+            f"database.url {safe_url(settings.database.url)!r} is not usable: {exc}"
+        ) from None
+
+
+def upgrade(settings: Settings) -> tuple[str | None, str | None]:
+    """Migrate the schema to the newest revision."""
+    engine = engine_for(settings)
+    try:
+        return migrate.upgrade(engine)
+    except OperationalError as exc:
+        raise DatabaseError(
+            f"cannot reach the database {safe_url(settings.database.url)}: {exc.orig}"
+        ) from None
+
+
+def prepare(settings: Settings) -> Engine:
+    """Migrate, mirror the configured sources and products, and close dead runs."""
+    upgrade(settings)
+    engine = engine_for(settings)
+    with session_scope(engine) as session:
+        sync_sources(session, (SourceSpec(s.name, s.kind, s.enabled) for s in settings.sources))
+        sync_products(
+            session,
+            (
+                ProductSpec(
+                    name=p.name,
+                    aliases=tuple(p.aliases),
+                    skus=tuple(p.skus),
+                    launched_on=date.fromisoformat(p.launched_on) if p.launched_on else None,
+                    watch_days=p.watch_days,
+                )
+                for p in settings.products
+            ),
+        )
+        closed = close_interrupted_runs(session)
+    if closed:
+        log.warning("closed %d run(s) left unfinished by a stopped process", closed)
+    return engine

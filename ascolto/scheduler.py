@@ -1,0 +1,75 @@
+"""The in-process scheduler: APScheduler 3.x with its jobs kept in ascolto's database."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import Engine
+
+from ascolto.settings import Settings
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+JOB_PREFIX = "listen:"
+LISTEN_JOB = "ascolto.jobs:listen"
+
+
+def build_scheduler(settings: Settings, engine: Engine) -> BackgroundScheduler:
+    """A scheduler whose job defaults are set once: no overlap, coalesced catch-up."""
+    workers = max(1, min(8, len(settings.sources)))
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine)},
+        executors={"default": ThreadPoolExecutor(max_workers=workers)},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": settings.scheduler.misfire_grace_time,
+        },
+        timezone="UTC",
+    )
+    scheduler.add_listener(_on_problem, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    return scheduler
+
+
+def sync_jobs(scheduler: BackgroundScheduler, settings: Settings) -> None:
+    """One job per enabled source, by name; jobs of removed or disabled sources go.
+
+    A source whose job survives a restart keeps its next run time, so a restart neither
+    skips a due run nor hammers every source at once.
+    """
+    wanted = {f"{JOB_PREFIX}{s.name}": s for s in settings.sources if s.enabled}
+    for job in scheduler.get_jobs():
+        if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
+            scheduler.remove_job(job.id)
+    for job_id, source in wanted.items():
+        trigger = IntervalTrigger(seconds=source.interval, timezone="UTC")
+        existing = scheduler.get_job(job_id)
+        unchanged = (
+            existing is not None
+            and isinstance(existing.trigger, IntervalTrigger)
+            and existing.trigger.interval == timedelta(seconds=source.interval)
+        )
+        next_run = existing.next_run_time if unchanged and existing else utcnow()
+        scheduler.add_job(
+            LISTEN_JOB,
+            trigger=trigger,
+            args=[source.name],
+            id=job_id,
+            name=f"listen {source.name}",
+            replace_existing=True,
+            next_run_time=next_run,
+        )
+
+
+def _on_problem(event: JobExecutionEvent) -> None:
+    if event.exception is not None:
+        log.error("job %s raised %r", event.job_id, event.exception)
+    else:
+        log.warning("job %s missed its run time %s", event.job_id, event.scheduled_run_time)

@@ -1,0 +1,107 @@
+"""`ascolto run`: scheduler, web app and clean shutdown in one process."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from fastapi import FastAPI
+
+from ascolto import jobs
+from ascolto.database import prepare
+from ascolto.scheduler import build_scheduler, sync_jobs
+from ascolto.settings import Settings
+from storage.db import safe_url
+
+log = logging.getLogger(__name__)
+
+
+def start_scheduler(settings: Settings) -> BackgroundScheduler:
+    """Migrate, mirror settings, and start polling every enabled source."""
+    engine = prepare(settings)
+    scheduler = build_scheduler(settings, engine)
+    scheduler.start(paused=True)
+    sync_jobs(scheduler, settings)
+    scheduler.resume()
+    log.info(
+        "scheduler started",
+        extra={
+            "database": safe_url(settings.database.url),
+            "sources": len([s for s in settings.sources if s.enabled]),
+        },
+    )
+    return scheduler
+
+
+def stop_scheduler(scheduler: BackgroundScheduler) -> None:
+    """Let running jobs finish their transaction, then stop."""
+    jobs.STOP.set()
+    scheduler.shutdown(wait=True)
+    log.info("scheduler stopped")
+
+
+def serve(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM; the web app too when enabled."""
+    jobs.STOP.clear()
+    if settings.web.enabled:
+        _serve_with_web(settings)
+    else:
+        _serve_headless(settings)
+
+
+def _serve_with_web(settings: Settings) -> None:
+    import uvicorn
+
+    from ascolto.database import engine_for
+    from ascolto.web.app import create_app
+
+    scheduler = start_scheduler(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Uvicorn has caught SIGINT/SIGTERM and stopped taking requests.
+        await _in_thread(stop_scheduler, scheduler)
+
+    app = create_app(settings, engine_for(settings), lifespan=lifespan)
+    config = uvicorn.Config(
+        app,
+        host=settings.web.host,
+        port=settings.web.port,
+        log_config=None,
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    finally:
+        if scheduler.running:
+            stop_scheduler(scheduler)
+
+
+async def _in_thread(func: Any, *args: Any) -> Any:
+    import asyncio
+
+    return await asyncio.get_running_loop().run_in_executor(None, func, *args)
+
+
+def _serve_headless(settings: Settings) -> None:
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        log.info("received %s, stopping after the current transaction", signal.Signals(signum).name)
+        jobs.STOP.set()
+        stop.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    scheduler = start_scheduler(settings)
+    try:
+        stop.wait()
+    finally:
+        stop_scheduler(scheduler)

@@ -1,0 +1,1 @@
+"""The web app: FastAPI with Jinja2 templates (autoescaped)."""

@@ -1,0 +1,1 @@
+"""Listeners: one class per kind of source, registered by its `kind`."""

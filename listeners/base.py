@@ -1,0 +1,51 @@
+"""The listener contract: turn a source into new mentions, given the last cursor."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
+
+from pydantic import ConfigDict
+
+from ascolto.settings import Settings, SourceSettings
+from listeners.http import HttpClient
+from storage.mentions import NewMention
+
+
+class SourceOptions(SourceSettings):
+    """A listener's own settings model: the common keys plus its kind-specific ones."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass
+class Batch:
+    """What one fetch produced: items kept, items filtered out, the cursor to store, notes."""
+
+    items: list[NewMention]
+    cursor: dict[str, Any] | None
+    skipped: int = 0
+    not_modified: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+class Listener(ABC):
+    """One kind of source. Subclasses set `kind` and `Options` and implement `fetch`."""
+
+    kind: ClassVar[str]
+    Options: ClassVar[type[SourceOptions]] = SourceOptions
+    supports_dry_run: ClassVar[bool] = True
+
+    def __init__(self, options: SourceOptions, http: HttpClient) -> None:
+        self.options = options
+        self.http = http
+
+    @classmethod
+    def from_settings(cls, source: SourceSettings, settings: Settings) -> Self:
+        """Build the listener for one configured source."""
+        return cls(cls.Options.model_validate(source.model_dump()), HttpClient(settings.http))
+
+    @abstractmethod
+    def fetch(self, cursor: dict[str, Any] | None) -> Batch:
+        """Fetch what is new since `cursor`; raise a ListenError subclass on failure."""

@@ -1,0 +1,203 @@
+"""The HTTP client every listener uses: politeness, retries and limits in one place."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from ascolto.settings import HttpSettings
+from listeners.errors import BadContent, ListenError, RateLimited, SourceBlocked, SourceUnavailable
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 523, 524})
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """A fully read response (body capped at the configured size)."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    elapsed: float
+
+
+class HostThrottle:
+    """At most one request per `interval` seconds to each host, across threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next: dict[str, float] = {}
+
+    def wait(self, host: str, interval: float, sleep: Callable[[float], Any]) -> None:
+        """Block until `host` may be asked again, then book the next slot."""
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next.get(host, now))
+            self._next[host] = start + interval
+        if start > now:
+            sleep(start - now)
+
+
+THROTTLE = HostThrottle()
+
+
+class HttpClient:
+    """GET with timeouts, retries (backoff with jitter), Retry-After and a size cap."""
+
+    def __init__(
+        self,
+        settings: HttpSettings,
+        *,
+        session: requests.Session | None = None,
+        stop: threading.Event | None = None,
+        throttle: HostThrottle = THROTTLE,
+    ) -> None:
+        self.settings = settings
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = settings.user_agent
+        self.stop = stop or threading.Event()
+        self.throttle = throttle
+        self.requests_made = 0
+        self.network_seconds = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        """Wait, but wake up (and give up) when the process is asked to stop."""
+        if seconds > 0 and self.stop.wait(seconds):
+            raise ListenError("stopped while waiting to retry")
+
+    def get(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> HttpResponse:
+        """Fetch `url`; 2xx and 304 are returned, anything else raises a ListenError."""
+        host = urlsplit(url).netloc
+        attempts = self.settings.retries + 1
+        last_problem = ""
+        for attempt in range(attempts):
+            if self.stop.is_set():
+                raise ListenError("stopped before the request")
+            self.throttle.wait(host, self.settings.per_host_interval, self.sleep)
+            try:
+                response = self._get_once(url, headers, params)
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                last_problem = _describe_network_error(exc)
+                log.info("retrying %s: %s", url, last_problem)
+                if attempt + 1 < attempts:
+                    self.sleep(self._backoff(attempt))
+                continue
+            if response.status == 429 or (
+                response.status == 503 and "retry-after" in response.headers
+            ):
+                wait = retry_after_seconds(response.headers.get("retry-after"))
+                if wait is None:
+                    wait = self._backoff(attempt)
+                if wait > self.settings.max_retry_after:
+                    raise RateLimited(
+                        f"HTTP {response.status} from {host}: asked to wait {wait:.0f}s, "
+                        f"more than http.max_retry_after ({self.settings.max_retry_after:.0f}s)",
+                        wait,
+                    )
+                last_problem = f"HTTP {response.status} (rate limited, Retry-After {wait:.0f}s)"
+                if attempt + 1 < attempts:
+                    self.sleep(wait)
+                continue
+            if response.status in RETRY_STATUSES:
+                last_problem = f"HTTP {response.status} from {host}"
+                if attempt + 1 < attempts:
+                    self.sleep(self._backoff(attempt))
+                continue
+            if response.status in (401, 403):
+                raise SourceBlocked(
+                    f"HTTP {response.status} from {host}: the source refuses this client; "
+                    "check credentials or whether it now requires authentication"
+                )
+            if response.status == 304 or 200 <= response.status < 300:
+                return response
+            raise ListenError(f"HTTP {response.status} from {url}")
+        if last_problem.startswith("HTTP 429") or "rate limited" in last_problem:
+            raise RateLimited(f"{url}: still rate limited after {attempts} attempts", 0.0)
+        raise SourceUnavailable(f"{url}: {last_problem} (after {attempts} attempts)")
+
+    def _backoff(self, attempt: int) -> float:
+        # Jitter keeps sources that failed together from retrying in lockstep.
+        return float(self.settings.backoff * 2.0**attempt * random.uniform(0.5, 1.5))
+
+    def _get_once(
+        self, url: str, headers: Mapping[str, str] | None, params: Mapping[str, Any] | None
+    ) -> HttpResponse:
+        limit = self.settings.max_bytes
+        started = time.monotonic()
+        self.requests_made += 1
+        timeout = (self.settings.connect_timeout, self.settings.read_timeout)
+        try:
+            with self.session.get(
+                url, headers=dict(headers or {}), params=params, timeout=timeout, stream=True
+            ) as raw:
+                declared = raw.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > limit:
+                    raise BadContent(
+                        f"{url}: body of {int(declared):,} bytes is larger than "
+                        f"http.max_bytes ({limit:,})"
+                    )
+                # A source that trickles bytes forever is cut off, not waited for.
+                deadline = started + self.settings.connect_timeout + 4 * self.settings.read_timeout
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in raw.iter_content(65536):
+                    size += len(chunk)
+                    if size > limit:
+                        raise BadContent(
+                            f"{url}: body larger than http.max_bytes ({limit:,} bytes)"
+                        )
+                    if time.monotonic() > deadline:
+                        raise requests.Timeout(f"{url}: body still arriving after the deadline")
+                    chunks.append(chunk)
+                return HttpResponse(
+                    url=raw.url,
+                    status=raw.status_code,
+                    headers={k.lower(): v for k, v in raw.headers.items()},
+                    content=b"".join(chunks),
+                    elapsed=time.monotonic() - started,
+                )
+        finally:
+            self.network_seconds += time.monotonic() - started
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    when: datetime
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - utcnow()).total_seconds())
+
+
+def _describe_network_error(exc: Exception) -> str:
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    return f"connection failed ({type(exc).__name__})"

@@ -1,0 +1,150 @@
+"""RSS and Atom feeds: news alerts for a brand keyword, forum and blog feeds."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import feedparser
+from pydantic import Field, field_validator
+
+from listeners.base import Batch, Listener, SourceOptions
+from listeners.errors import BadContent
+from listeners.keywords import KeywordFilter
+from listeners.text import clean_text, html_to_text
+from storage.mentions import NewMention
+
+ACCEPT = "application/atom+xml, application/rss+xml, application/xml;q=0.9, */*;q=0.5"
+
+# Encoding complaints are normal for real feeds; feedparser recovers and says so.
+_HARMLESS = ("CharacterEncodingOverride", "CharacterEncodingUnknown", "NonXMLContentType")
+
+
+class RssOptions(SourceOptions):
+    url: str = Field(description="Address of the RSS or Atom feed (http or https).")
+    auth_header_env: str | None = Field(
+        None,
+        description="Name of an environment variable holding an Authorization header for "
+        "the feed, for private feeds. The value itself never goes in settings.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("an http:// or https:// address")
+        return value
+
+
+class RssListener(Listener):
+    """Reads an RSS 0.9x/1.0/2.0 or Atom feed with conditional GET."""
+
+    kind = "rss"
+    Options = RssOptions
+    options: RssOptions
+
+    def fetch(self, cursor: dict[str, Any] | None) -> Batch:
+        cursor = cursor or {}
+        headers = self._request_headers(cursor)
+        response = self.http.get(self.options.url, headers=headers)
+        if response.status == 304:
+            return Batch(items=[], cursor=cursor, not_modified=True)
+        parsed = feedparser.parse(
+            response.content,
+            response_headers={"content-type": response.headers.get("content-type", "")},
+            sanitize_html=True,
+            resolve_relative_uris=True,
+        )
+        problem = _parse_problem(parsed)
+        if not parsed.entries and (problem or not parsed.get("version")):
+            reason = problem or "the document is not an RSS or Atom feed"
+            raise BadContent(f"{self.options.url}: {reason}")
+        warnings = [f"feed is not well-formed ({problem}); entries recovered"] if problem else []
+        platform = f"rss:{urlsplit(response.url).netloc}"
+        keep = KeywordFilter(self.options.keywords)
+        items = []
+        for entry in parsed.entries:
+            item = _to_mention(entry, platform)
+            if item is not None and keep.matches(item.title, item.text):
+                items.append(item)
+        new_cursor = {
+            "etag": response.headers.get("etag"),
+            "last_modified": response.headers.get("last-modified"),
+        }
+        return Batch(
+            items=items,
+            cursor=new_cursor,
+            skipped=len(parsed.entries) - len(items),
+            warnings=warnings,
+        )
+
+    def _request_headers(self, cursor: dict[str, Any]) -> dict[str, str]:
+        headers = {"Accept": ACCEPT}
+        if cursor.get("etag"):
+            headers["If-None-Match"] = cursor["etag"]
+        if cursor.get("last_modified"):
+            headers["If-Modified-Since"] = cursor["last_modified"]
+        if self.options.auth_header_env:
+            value = os.environ.get(self.options.auth_header_env)
+            if value:
+                headers["Authorization"] = value
+        return headers
+
+
+def _parse_problem(parsed: Any) -> str | None:
+    if not parsed.get("bozo"):
+        return None
+    exc = parsed.get("bozo_exception")
+    if exc is None or type(exc).__name__ in _HARMLESS:
+        return None
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _to_mention(entry: Any, platform: str) -> NewMention | None:
+    title = html_to_text(entry.get("title"))
+    body = _body(entry)
+    if not title and not body:
+        return None
+    link = entry.get("link") or None
+    external_id = entry.get("id") or link or _fingerprint(title, body)
+    detail = entry.get("author_detail") or {}
+    # RSS puts "email (Name)" in <author>; keep the name, not the address.
+    author = clean_text(detail.get("name") or entry.get("author") or "") or None
+    updated = dict.get(entry, "updated_parsed")
+    return NewMention(
+        external_id=str(external_id)[:500],
+        title=title or None,
+        text=body or title,
+        url=link,
+        author_handle=author,
+        author_name=author,
+        author_url=detail.get("href"),
+        author_platform=platform if author else None,
+        # dict.get: FeedParserDict.get falls back from `updated` to `published`, which
+        # would make every dated entry look edited.
+        published_at=_when(dict.get(entry, "published_parsed") or updated),
+        updated_at=_when(updated),
+    )
+
+
+def _body(entry: Any) -> str:
+    contents = entry.get("content") or []
+    if contents:
+        return html_to_text("\n".join(c.get("value", "") for c in contents))
+    return html_to_text(entry.get("summary") or entry.get("description") or "")
+
+
+def _when(value: time.struct_time | None) -> datetime | None:
+    if not value:
+        return None
+    # feedparser normalises every date it understands to UTC.
+    return datetime(*value[:6], tzinfo=UTC)
+
+
+def _fingerprint(title: str, body: str) -> str:
+    return "sha1:" + hashlib.sha1(f"{title}\n{body}".encode(), usedforsecurity=False).hexdigest()

@@ -1,0 +1,201 @@
+"""Idempotent ingest of mentions and the queries that read them back."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from storage.models import Author, Mention, Source
+from storage.types import utcnow
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class NewMention:
+    """A mention as a listener fetched it, before storage."""
+
+    external_id: str
+    text: str
+    title: str | None = None
+    url: str | None = None
+    author_handle: str | None = None
+    author_name: str | None = None
+    author_url: str | None = None
+    author_platform: str | None = None
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def content_hash(self) -> str:
+        """Fingerprint of what a person reads, to notice upstream edits."""
+        digest = hashlib.sha256()
+        for part in (self.title or "", self.text, self.url or ""):
+            digest.update(part.encode("utf-8", "surrogatepass"))
+            digest.update(b"\x00")
+        return digest.hexdigest()
+
+
+@dataclass
+class IngestCounts:
+    """How many fetched items were new, changed, or already stored unchanged."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    new_ids: list[int] = field(default_factory=list)
+
+
+def dedupe(items: Iterable[NewMention]) -> list[NewMention]:
+    """One item per external id; where a feed repeats one, the most recently updated wins."""
+    chosen: dict[str, NewMention] = {}
+    for item in items:
+        current = chosen.get(item.external_id)
+        if current is None or _newer(item, current):
+            chosen[item.external_id] = item
+    return list(chosen.values())
+
+
+def _newer(candidate: NewMention, current: NewMention) -> bool:
+    a = candidate.updated_at or candidate.published_at
+    b = current.updated_at or current.published_at
+    return a is not None and (b is None or a > b)
+
+
+def ingest(session: Session, *, source_id: int, items: Sequence[NewMention]) -> IngestCounts:
+    """Insert new mentions and update edited ones, inside the caller's transaction."""
+    counts = IngestCounts()
+    items = dedupe(items)
+    authors = _authors(session, items)
+    fetched_at = utcnow()
+    for start in range(0, len(items), _CHUNK):
+        chunk = items[start : start + _CHUNK]
+        existing = {
+            m.external_id: m
+            for m in session.exec(
+                select(Mention)
+                .where(Mention.source_id == source_id)
+                .where(col(Mention.external_id).in_([i.external_id for i in chunk]))
+            ).all()
+        }
+        for item in chunk:
+            key = _author_key(item)
+            author = authors.get(key) if key else None
+            stored = existing.get(item.external_id)
+            if stored is None:
+                mention = Mention(
+                    source_id=source_id,
+                    external_id=item.external_id,
+                    url=item.url,
+                    author_id=author.id if author else None,
+                    title=item.title,
+                    text=item.text,
+                    content_hash=item.content_hash,
+                    published_at=item.published_at,
+                    fetched_at=fetched_at,
+                )
+                session.add(mention)
+                counts.new += 1
+            elif stored.content_hash != item.content_hash:
+                stored.title = item.title
+                stored.text = item.text
+                stored.url = item.url
+                stored.content_hash = item.content_hash
+                stored.edited_at = item.updated_at or fetched_at
+                session.add(stored)
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+        session.flush()
+    return counts
+
+
+def _author_key(item: NewMention) -> tuple[str, str] | None:
+    if not item.author_handle or not item.author_platform:
+        return None
+    return item.author_platform, item.author_handle
+
+
+def _authors(session: Session, items: Sequence[NewMention]) -> dict[tuple[str, str], Author]:
+    wanted: dict[tuple[str, str], NewMention] = {}
+    for item in items:
+        key = _author_key(item)
+        if key and key not in wanted:
+            wanted[key] = item
+    found: dict[tuple[str, str], Author] = {}
+    for platform in {k[0] for k in wanted}:
+        handles = [k[1] for k in wanted if k[0] == platform]
+        for start in range(0, len(handles), _CHUNK):
+            rows = session.exec(
+                select(Author)
+                .where(Author.platform == platform)
+                .where(col(Author.handle).in_(handles[start : start + _CHUNK]))
+            ).all()
+            found.update({(a.platform, a.handle): a for a in rows})
+    for key, item in wanted.items():
+        if key not in found:
+            author = Author(
+                platform=key[0],
+                handle=key[1],
+                display_name=item.author_name,
+                url=item.author_url,
+            )
+            session.add(author)
+            found[key] = author
+    session.flush()
+    return found
+
+
+def list_mentions(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    source: str | None = None,
+    limit: int | None = 100,
+) -> list[dict[str, Any]]:
+    """Mentions, newest first, as plain dicts ready for JSON or a table."""
+    published = func.coalesce(Mention.published_at, Mention.fetched_at)
+    query: Any = (
+        select(Mention, Source.name, Author.handle, Author.display_name)
+        .join(Source, col(Source.id) == Mention.source_id)
+        .join(Author, col(Author.id) == Mention.author_id, isouter=True)
+    )
+    if since is not None:
+        query = query.where(published >= since)
+    if source:
+        query = query.where(Source.name == source)
+    query = query.order_by(published.desc(), col(Mention.id).desc())
+    if limit:
+        query = query.limit(limit)
+    rows = []
+    for mention, source_name, handle, display_name in session.exec(query).all():
+        rows.append(
+            {
+                "id": mention.id,
+                "source": source_name,
+                "external_id": mention.external_id,
+                "url": mention.url,
+                "author": display_name or handle,
+                "title": mention.title,
+                "text": mention.text,
+                "published_at": _iso(mention.published_at),
+                "fetched_at": _iso(mention.fetched_at),
+                "edited_at": _iso(mention.edited_at),
+            }
+        )
+    return rows
+
+
+def count_by_source(session: Session) -> dict[int, int]:
+    """Stored mentions per source id."""
+    query = select(Mention.source_id, func.count()).group_by(col(Mention.source_id))
+    return dict(session.exec(query).all())
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
