@@ -8,6 +8,7 @@ Exit codes scripts can rely on: 0 success; 1 a run failed or a source is blocked
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,9 +34,14 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+import_app = typer.Typer(help="Import data from files.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
 
-out = Console()
-err = Console(stderr=True)
+# Piped output is read by scripts and pagers, not an 80-column terminal: give tables room.
+out = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 EXIT_FAILED = 1
 
@@ -76,7 +82,10 @@ def run() -> None:
 
     settings = get_settings()
     if settings.web.enabled:
-        err.print(f"web app on http://{settings.web.host}:{settings.web.port}/")
+        # Logged, not printed: with `[log] format = "json"` every stderr line is JSON.
+        logging.getLogger("ascolto.service").info(
+            "web app on http://%s:%s/", settings.web.host, settings.web.port
+        )
     serve(settings)
 
 
@@ -91,15 +100,16 @@ def listen(
     ] = False,
 ) -> None:
     """Fetch from sources now: one round with --once, else keep polling (no web app)."""
-    from ascolto.database import prepare
-    from ascolto.runner import run_source
 
     settings = get_settings()
     names = (
         [settings.source(source).name]
         if source
-        else [s.name for s in settings.sources if s.enabled]
+        else [s.name for s in settings.sources if s.enabled and _polled(s.kind)]
     )
+    if source and not _polled(settings.source(source).kind):
+        err.print(f"source {source!r} receives webhooks; it is not polled")
+        raise typer.Exit(2)
     if not names:
         err.print("no enabled sources in the settings")
         raise typer.Exit(2)
@@ -113,8 +123,22 @@ def listen(
                 "web": settings.web.model_copy(update={"enabled": False}),
             }
         )
-        serve(use_settings(trimmed))
+        serve(use_settings(trimmed), persistent=False)
         return
+    reports = _one_round(settings, names, dry_run=dry_run)
+    if dry_run:
+        for report in reports:
+            _print_items(report)
+    _print_reports(reports)
+    if not all(r.ok for r in reports):
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _one_round(settings: Settings, names: list[str], *, dry_run: bool = False) -> list[RunReport]:
+    """Run each named source once, with a progress display on a terminal."""
+    from ascolto.database import prepare
+    from ascolto.runner import run_source
+
     engine = prepare(settings)
     reports: list[RunReport] = []
     with Progress(
@@ -132,12 +156,73 @@ def listen(
             progress.update(task, description=f"listening: {name}")
             reports.append(run_source(settings, engine, name, trigger="manual", dry_run=dry_run))
             progress.advance(task)
-    if dry_run:
-        for report in reports:
-            _print_items(report)
+    return reports
+
+
+@app.command()
+def demo(
+    once: Annotated[
+        bool, typer.Option("--once", help="One round of every source, a summary, then exit.")
+    ] = False,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Folder for the demo's settings and database.")
+    ] = Path("ascolto-demo"),
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Start from an empty demo database.")
+    ] = False,
+    replay_port: Annotated[
+        int, typer.Option(help="Port of the local server replaying the recorded sources.")
+    ] = 8765,
+) -> None:
+    """Every kind of source against recorded responses on a local server: no accounts needed."""
+    from ascolto import logs
+    from ascolto.demo import start
+    from ascolto.service import serve
+
+    if fresh:
+        for leftover in directory.glob("demo.db*"):
+            leftover.unlink()
+    server, config = start(directory, web_port=get_settings().web.port, replay_port=replay_port)
+    try:
+        settings = use_settings(load_settings(config))
+        logs.configure(settings.log)
+        err.print(f"replaying recorded sources from {server.base}; settings in {config}")
+        if not once:
+            err.print(f"web app on http://{settings.web.host}:{settings.web.port}/")
+            serve(settings)
+            return
+        names = [s.name for s in settings.sources if s.enabled and _polled(s.kind)]
+        reports = _one_round(settings, names)
+    finally:
+        server.close()
     _print_reports(reports)
+    _print_demo_summary(settings)
     if not all(r.ok for r in reports):
         raise typer.Exit(EXIT_FAILED)
+
+
+def _print_demo_summary(settings: Settings) -> None:
+    from sqlmodel import Session
+
+    from ascolto.database import engine_for
+    from storage.summary import totals
+
+    with Session(engine_for(settings)) as session:
+        figures = totals(session)
+    out.print(
+        "stored: "
+        + ", ".join(f"{value} {name.replace('_', ' ')}" for name, value in figures.items())
+    )
+    out.print(
+        "next: `ascolto --config ascolto-demo/settings.toml mentions` to read them, "
+        "or `ascolto demo` for the web app"
+    )
+
+
+def _polled(kind: str) -> bool:
+    from listeners.registry import listener_class
+
+    return listener_class(kind).polled
 
 
 def _print_items(report: RunReport) -> None:
@@ -156,7 +241,16 @@ def _print_items(report: RunReport) -> None:
 
 def _print_reports(reports: list[RunReport]) -> None:
     table = Table(title="runs")
-    for column in ("source", "status", "seen", "new", "updated", "skipped", "seconds"):
+    for column in (
+        "source",
+        "status",
+        "seen",
+        "new",
+        "updated",
+        "skipped",
+        "quarantined",
+        "seconds",
+    ):
         table.add_column(column, no_wrap=True)
     table.add_column("problem", overflow="fold", ratio=1)
     for report in reports:
@@ -166,7 +260,13 @@ def _print_reports(reports: list[RunReport]) -> None:
             report.status,
             *(
                 str(n) if fetched else "unknown"
-                for n in (report.seen, report.new, report.updated, report.skipped)
+                for n in (
+                    report.seen,
+                    report.new,
+                    report.updated,
+                    report.skipped,
+                    report.quarantined,
+                )
             ),
             f"{report.duration:.1f}",
             report.error or "; ".join(report.warnings),
@@ -279,6 +379,82 @@ def db_upgrade() -> None:
         out.print(f"{where}: already at revision {after}")
     else:
         out.print(f"{where}: upgraded from {before or 'an empty database'} to {after}")
+
+
+@import_app.command("orders")
+def import_orders(
+    file: Annotated[Path, typer.Argument(help="CSV file, one row per order line (UTF-8).")],
+    source: Annotated[
+        str | None,
+        typer.Option(help="Source the orders belong to (default: csv-import)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and report; store nothing.")
+    ] = False,
+) -> None:
+    """Import orders from a CSV file; exit 1 when rows were rejected, 2 if unreadable.
+
+    Columns: see ascolto.order_import (order_id, email, ordered_at, sku or title required).
+    """
+    from ascolto.database import prepare
+    from ascolto.order_import import ImportFileError, import_orders
+
+    settings = get_settings()
+    try:
+        engine = prepare(settings)
+        report = import_orders(engine, file, source=source, dry_run=dry_run)
+    except ImportFileError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except LookupError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc.args[0]))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    verb = "would import" if dry_run else "imported"
+    counts = report.counts
+    summary = (
+        f"{file}: {report.rows} row(s); {verb} {report.orders} order(s), {report.lines} line(s)"
+    )
+    if not dry_run:
+        summary += (
+            f" into source {report.source} (new {counts.new}, updated {counts.updated}, "
+            f"unchanged {counts.unchanged}, events {counts.events})"
+        )
+    out.print(escape(summary), highlight=False, soft_wrap=True)
+    if report.rejected_lines:
+        lines = ", ".join(str(n) for n in report.rejected_lines)
+        out.print(
+            f"rejected {len(report.rejected_lines)} row(s) (lines {lines}):",
+            highlight=False,
+            soft_wrap=True,
+        )
+        flagged = {e.line for e in report.errors}
+        entries = [(e.line, str(e)) for e in report.errors] + [
+            (line, f"line {line}: not imported, another row of the same order is invalid")
+            for line in report.rejected_lines
+            if line not in flagged
+        ]
+        for _, text in sorted(entries, key=lambda entry: entry[0]):
+            out.print(f"  {escape(text)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(report.exit_code)
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Print the effective settings as JSON, secrets and passwords hidden."""
+    from storage.db import safe_url
+
+    settings = get_settings()
+    data = json.loads(settings.model_dump_json())
+    data["database"]["url"] = safe_url(settings.database.url)
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@config_app.command("reference")
+def config_reference() -> None:
+    """Print the reference of every setting (Markdown), as in the README."""
+    from ascolto.reference import settings_reference
+
+    print(settings_reference(), end="")
 
 
 def main() -> NoReturn:

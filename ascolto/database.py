@@ -35,7 +35,7 @@ def upgrade(settings: Settings) -> tuple[str | None, str | None]:
         return migrate.upgrade(engine)
     except OperationalError as exc:
         raise DatabaseError(
-            f"cannot reach the database {safe_url(settings.database.url)}: {exc.orig}"
+            f"cannot open or migrate the database {safe_url(settings.database.url)}: {exc.orig}"
         ) from None
 
 

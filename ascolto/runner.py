@@ -8,16 +8,17 @@ import time
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from ascolto.settings import Settings
-from listeners.base import Listener
+from listeners.base import Batch, Listener
 from listeners.errors import ListenError
 from listeners.http import HttpClient
 from listeners.registry import listener_class
 from storage.db import session_scope
 from storage.mentions import NewMention
 from storage.models import ListenerRun
-from storage.runs import fail_run, finish_run, latest_cursor, start_run
+from storage.runs import RunCounts, fail_run, finish_run, latest_cursor, start_run
 from storage.sources import get_source, lease_owner
 
 log = logging.getLogger("ascolto.listen")
@@ -33,7 +34,14 @@ class RunReport:
     new: int = 0
     updated: int = 0
     skipped: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
     duration: float = 0.0
+    network_seconds: float = 0.0
+    # Orders (order listeners); `new` and `updated` above count them too.
+    orders_new: int = 0
+    orders_updated: int = 0
+    order_events: int = 0
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     items: list[NewMention] = field(default_factory=list)
@@ -89,9 +97,37 @@ def run_source(
         log.exception("listener %s crashed", name)
         reason = f"unexpected {type(exc).__name__}: {exc}"
         return _record_failure(engine, run, owner, name, "failed", reason, started)
+    try:
+        counts = _store(engine, run, owner, batch)
+    except SQLAlchemyError as exc:
+        # Nothing of this run was committed; say so on the run instead of crashing the job.
+        log.exception("storing the run of %s failed", name)
+        reason = f"could not store the fetched items: {type(exc).__name__}: {exc}"
+        return _record_failure(engine, run, owner, name, "failed", reason[:2000], started)
+    report = RunReport(
+        name,
+        run.status,
+        seen=run.items_seen,
+        new=run.items_new,
+        updated=run.items_updated,
+        skipped=batch.skipped,
+        quarantined=run.items_quarantined,
+        duplicates=counts.duplicates,
+        duration=time.monotonic() - started,
+        network_seconds=listener.http.network_seconds,
+        orders_new=counts.orders.new,
+        orders_updated=counts.orders.updated,
+        order_events=counts.orders.events,
+        warnings=batch.warnings,
+    )
+    _log(report)
+    return report
+
+
+def _store(engine: Engine, run: ListenerRun, owner: str, batch: Batch) -> RunCounts:
     with session_scope(engine) as session:
         session.add(run)
-        counts = finish_run(
+        return finish_run(
             session,
             run,
             owner=owner,
@@ -100,19 +136,9 @@ def run_source(
             cursor=batch.cursor,
             not_modified=batch.not_modified,
             warning="; ".join(batch.warnings) or None,
+            quarantined=batch.quarantined,
+            orders=batch.orders,
         )
-    report = RunReport(
-        name,
-        run.status,
-        seen=run.items_seen,
-        new=counts.new,
-        updated=counts.updated,
-        skipped=batch.skipped,
-        duration=time.monotonic() - started,
-        warnings=batch.warnings,
-    )
-    _log(report)
-    return report
 
 
 def _dry_run(listener: Listener, engine: Engine, name: str, started: float) -> RunReport:
@@ -126,7 +152,7 @@ def _dry_run(listener: Listener, engine: Engine, name: str, started: float) -> R
     return RunReport(
         name,
         "dry_run",
-        seen=len(batch.items) + batch.skipped,
+        seen=len(batch.items) + len(batch.orders) + batch.skipped,
         skipped=batch.skipped,
         items=batch.items,
         warnings=batch.warnings,
@@ -164,6 +190,9 @@ def _log(report: RunReport) -> None:
             "new": report.new,
             "updated": report.updated,
             "skipped": report.skipped,
+            "quarantined": report.quarantined,
+            **({"order_events": report.order_events} if report.order_events else {}),
+            "duplicates": report.duplicates,
             "duration_ms": round(report.duration * 1000),
             **({"error": report.error} if report.error else {}),
             **({"warning": "; ".join(report.warnings)} if report.warnings else {}),

@@ -7,8 +7,10 @@ from datetime import timedelta
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
@@ -21,11 +23,29 @@ JOB_PREFIX = "listen:"
 LISTEN_JOB = "ascolto.jobs:listen"
 
 
-def build_scheduler(settings: Settings, engine: Engine) -> BackgroundScheduler:
-    """A scheduler whose job defaults are set once: no overlap, coalesced catch-up."""
+class _Scheduler(BackgroundScheduler):  # type: ignore[misc]
+    """APScheduler 3.x looks for due jobs once more after `shutdown()`: it submits them to
+    the stopped executors, which fails, and stores their next run one interval later, so a
+    run due at shutdown was skipped after the restart. Stopped means stopped."""
+
+    def _process_jobs(self) -> float | None:
+        if self.state == STATE_STOPPED:
+            return None
+        return super()._process_jobs()  # type: ignore[no-any-return]
+
+
+def build_scheduler(
+    settings: Settings, engine: Engine, *, persistent: bool = True
+) -> BackgroundScheduler:
+    """A scheduler whose job defaults are set once: no overlap, coalesced catch-up.
+
+    `persistent` keeps the jobs in the database (the service); a temporary scheduler for a
+    subset of sources keeps them in memory so it never rewrites the service's schedule.
+    """
     workers = max(1, min(8, len(settings.sources)))
-    scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine)},
+    store = SQLAlchemyJobStore(engine=engine) if persistent else MemoryJobStore()
+    scheduler = _Scheduler(
+        jobstores={"default": store},
         executors={"default": ThreadPoolExecutor(max_workers=workers)},
         job_defaults={
             "coalesce": True,
@@ -44,7 +64,14 @@ def sync_jobs(scheduler: BackgroundScheduler, settings: Settings) -> None:
     A source whose job survives a restart keeps its next run time, so a restart neither
     skips a due run nor hammers every source at once.
     """
-    wanted = {f"{JOB_PREFIX}{s.name}": s for s in settings.sources if s.enabled}
+    from listeners.registry import listener_class
+
+    # Kinds that receive pushes (webhooks) have nothing to poll.
+    wanted = {
+        f"{JOB_PREFIX}{s.name}": s
+        for s in settings.sources
+        if s.enabled and listener_class(s.kind).polled
+    }
     for job in scheduler.get_jobs():
         if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
             scheduler.remove_job(job.id)

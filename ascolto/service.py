@@ -21,10 +21,10 @@ from storage.db import safe_url
 log = logging.getLogger(__name__)
 
 
-def start_scheduler(settings: Settings) -> BackgroundScheduler:
+def start_scheduler(settings: Settings, *, persistent: bool = True) -> BackgroundScheduler:
     """Migrate, mirror settings, and start polling every enabled source."""
     engine = prepare(settings)
-    scheduler = build_scheduler(settings, engine)
+    scheduler = build_scheduler(settings, engine, persistent=persistent)
     scheduler.start(paused=True)
     sync_jobs(scheduler, settings)
     scheduler.resume()
@@ -45,13 +45,16 @@ def stop_scheduler(scheduler: BackgroundScheduler) -> None:
     log.info("scheduler stopped")
 
 
-def serve(settings: Settings) -> None:
-    """Run until SIGINT or SIGTERM; the web app too when enabled."""
+def serve(settings: Settings, *, persistent: bool = True) -> None:
+    """Run until SIGINT or SIGTERM; the web app too when enabled.
+
+    `persistent=False` polls without touching the stored schedule (`ascolto listen`).
+    """
     jobs.STOP.clear()
     if settings.web.enabled:
         _serve_with_web(settings)
     else:
-        _serve_headless(settings)
+        _serve_headless(settings, persistent)
 
 
 def _serve_with_web(settings: Settings) -> None:
@@ -77,9 +80,13 @@ def _serve_with_web(settings: Settings) -> None:
         access_log=False,
     )
     server = uvicorn.Server(config)
+    # Once shut down, uvicorn raises the signal that stopped it again; with SIGTERM's
+    # default action that killed the process after a clean stop (exit -15, not 0).
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
     try:
         server.run()
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if scheduler.running:
             stop_scheduler(scheduler)
 
@@ -90,7 +97,7 @@ async def _in_thread(func: Any, *args: Any) -> Any:
     return await asyncio.get_running_loop().run_in_executor(None, func, *args)
 
 
-def _serve_headless(settings: Settings) -> None:
+def _serve_headless(settings: Settings, persistent: bool) -> None:
     stop = threading.Event()
 
     def _stop(signum: int, _frame: Any) -> None:
@@ -100,7 +107,7 @@ def _serve_headless(settings: Settings) -> None:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    scheduler = start_scheduler(settings)
+    scheduler = start_scheduler(settings, persistent=persistent)
     try:
         stop.wait()
     finally:

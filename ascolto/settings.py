@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
+    SecretsSettingsSource,
     SettingsConfigDict,
 )
 
@@ -120,13 +121,19 @@ class ProductSettings(Section):
     )
     watch_days: int = Field(60, gt=0, description="Days after launch the product is watched.")
 
-    @field_validator("launched_on")
+    @field_validator("launched_on", mode="before")
     @classmethod
-    def _iso_date(cls, value: str | None) -> str | None:
-        if value is not None:
-            from datetime import date
+    def _iso_date(cls, value: Any) -> Any:
+        from datetime import date, datetime
 
-            date.fromisoformat(value)
+        # TOML has a date type: `launched_on = 2026-11-01` is as good as the quoted form.
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value).isoformat()
+            except ValueError as exc:
+                raise ValueError(f"a date as YYYY-MM-DD, e.g. 2026-11-01 ({exc})") from None
         return value
 
 
@@ -161,7 +168,6 @@ class Settings(BaseSettings):
         env_nested_max_split=1,
         extra="forbid",
         frozen=True,
-        secrets_dir=os.environ.get("ASCOLTO_SECRETS_DIR") or None,
     )
 
     database: DatabaseSettings = Field(
@@ -193,11 +199,14 @@ class Settings(BaseSettings):
             ("sources", [s.name for s in self.sources]),
             ("products", [p.name for p in self.products]),
         ):
-            seen: set[str] = set()
-            for name in names:
+            seen: dict[str, int] = {}
+            for index, name in enumerate(names):
                 if name in seen:
-                    raise ValueError(f"two {what} are named {name!r}; names must be unique")
-                seen.add(name)
+                    raise ValueError(
+                        f"{what}[{index}].name = {name!r}: expected a unique name; "
+                        f"{what}[{seen[name]}] is also named {name!r}"
+                    )
+                seen[name] = index
         return self
 
     def source(self, name: str) -> SourceSettings:
@@ -220,7 +229,14 @@ class Settings(BaseSettings):
         # Earlier sources win: command-line overrides, then environment, then secret
         # files, then the TOML file; defaults come last.
         toml = TomlFileSource(settings_cls, _CONFIG_PATH.get("path"))
-        return (init_settings, env_settings, file_secret_settings, toml)
+        # ASCOLTO_SECRETS_DIR is read now, when settings are loaded, not at import; its
+        # files are named after the field (`secret_key`), without the env prefix.
+        secrets = SecretsSettingsSource(
+            settings_cls,
+            secrets_dir=os.environ.get(f"{ENV_PREFIX}SECRETS_DIR") or None,
+            env_prefix="",
+        )
+        return (init_settings, env_settings, secrets, toml)
 
 
 SECRET_FIELDS = ("secret_key",)
@@ -323,7 +339,9 @@ def source_option_errors(sources: list[Any]) -> list[Any]:
             cls.Options.model_validate(source)
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
-                problems.append({**error, "loc": (*prefix, *error["loc"])})
+                # Carry the kind's keys along, so a typo is answered with the right list.
+                known = sorted(cls.Options.model_fields)
+                problems.append({**error, "loc": (*prefix, *error["loc"]), "known": known})
     return problems
 
 
@@ -351,10 +369,16 @@ def describe_errors(errors: list[Any], path: Path | None) -> str:
         key = _dotted(error["loc"])
         value = error.get("input")
         message = _expected(error)
-        if error["type"] == "missing":
+        if not error["loc"]:
+            # A check across keys (e.g. unique names): its message names the keys itself;
+            # the input is the whole settings document, secrets included, so never shown.
+            lines.append(f"  {str(error['msg']).removeprefix('Value error, ')}")
+        elif error["type"] == "missing":
             lines.append(f"  {key}: missing; {message}")
         elif error["type"] == "extra_forbidden":
-            lines.append(f"  {key}: unknown key{_known_keys(error['loc'])}")
+            known = error.get("known")
+            listed = f"; known keys: {', '.join(known)}" if known else _known_keys(error["loc"])
+            lines.append(f"  {key}: unknown key{listed}")
         else:
             lines.append(f"  {key} = {_show(key, value)}: {message}")
     return "\n".join(lines)

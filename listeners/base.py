@@ -4,13 +4,31 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
+from urllib.parse import urlsplit
 
-from pydantic import ConfigDict
+from pydantic import AfterValidator, ConfigDict
 
 from ascolto.settings import Settings, SourceSettings
 from listeners.http import HttpClient
 from storage.mentions import NewMention
+from storage.orders import NewOrder
+from storage.quarantine import Rejected
+
+
+def _http_url(value: str) -> str:
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("an http:// or https:// address")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+"""An http(s) address, kept exactly as written (a feed's trailing slash can matter)."""
+
+BaseUrl = Annotated[str, AfterValidator(lambda value: _http_url(value).rstrip("/"))]
+"""An http(s) address that paths are appended to, without its trailing slash."""
 
 
 class SourceOptions(SourceSettings):
@@ -28,6 +46,9 @@ class Batch:
     skipped: int = 0
     not_modified: bool = False
     warnings: list[str] = field(default_factory=list)
+    quarantined: list[Rejected] = field(default_factory=list)
+    # Post-purchase signals, stored with the run like the mentions (order listeners).
+    orders: list[NewOrder] = field(default_factory=list)
 
 
 class Listener(ABC):
@@ -36,6 +57,8 @@ class Listener(ABC):
     kind: ClassVar[str]
     Options: ClassVar[type[SourceOptions]] = SourceOptions
     supports_dry_run: ClassVar[bool] = True
+    # False for kinds that receive pushes (webhooks) instead of being fetched on a schedule.
+    polled: ClassVar[bool] = True
 
     def __init__(self, options: SourceOptions, http: HttpClient) -> None:
         self.options = options

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ListenError(Exception):
     """A run failed; the message says why in words an operator can act on."""
 
     status = "failed"
 
+    def __init__(self, message: str = "", *, response: Any = None) -> None:
+        super().__init__(message)
+        # The HttpResponse that caused it, when there was one: lets a listener tell, say, a
+        # "blocked" page from a private forum before rewording the error.
+        self.response = response
+
 
 class SourceBlocked(ListenError):
     """The source refused us (401/403): not the same as having nothing new."""
 
     status = "blocked"
+
+
+class Stopped(ListenError):
+    """The process was asked to stop while the run waited; the next run starts over."""
+
+    status = "interrupted"
 
 
 class SourceUnavailable(ListenError):

@@ -6,7 +6,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -14,9 +14,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from ascolto.settings import HttpSettings
-from listeners.errors import BadContent, ListenError, RateLimited, SourceBlocked, SourceUnavailable
+from listeners.errors import (
+    BadContent,
+    ListenError,
+    RateLimited,
+    SourceBlocked,
+    SourceUnavailable,
+    Stopped,
+)
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -56,7 +64,7 @@ THROTTLE = HostThrottle()
 
 
 class HttpClient:
-    """GET with timeouts, retries (backoff with jitter), Retry-After and a size cap."""
+    """GET/POST with timeouts, retries (backoff with jitter), Retry-After and a size cap."""
 
     def __init__(
         self,
@@ -77,7 +85,7 @@ class HttpClient:
     def sleep(self, seconds: float) -> None:
         """Wait, but wake up (and give up) when the process is asked to stop."""
         if seconds > 0 and self.stop.wait(seconds):
-            raise ListenError("stopped while waiting to retry")
+            raise Stopped("stopped while waiting to retry")
 
     def get(
         self,
@@ -87,15 +95,45 @@ class HttpClient:
         params: Mapping[str, Any] | None = None,
     ) -> HttpResponse:
         """Fetch `url`; 2xx and 304 are returned, anything else raises a ListenError."""
+        return self.request("GET", url, headers=headers, params=params)
+
+    def post(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, str] | None = None,
+        json: Any = None,
+        auth: tuple[str, str] | None = None,
+    ) -> HttpResponse:
+        """POST a form (`data`) or a JSON document (`json`), with the same retries and limits
+        as `get`. Used for token endpoints; `auth` is HTTP Basic and is never logged."""
+        return self.request(
+            "POST", url, headers=headers, params=params, data=data, json=json, auth=auth
+        )
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, str] | None = None,
+        json: Any = None,
+        auth: tuple[str, str] | None = None,
+    ) -> HttpResponse:
+        """Send one request with retries; 2xx and 304 are returned, anything else raises."""
         host = urlsplit(url).netloc
         attempts = self.settings.retries + 1
         last_problem = ""
         for attempt in range(attempts):
             if self.stop.is_set():
-                raise ListenError("stopped before the request")
+                raise Stopped("stopped before the request")
             self.throttle.wait(host, self.settings.per_host_interval, self.sleep)
             try:
-                response = self._get_once(url, headers, params)
+                response = self._send_once(method, url, headers, params, data, json, auth)
             except (requests.Timeout, requests.ConnectionError) as exc:
                 last_problem = _describe_network_error(exc)
                 log.info("retrying %s: %s", url, last_problem)
@@ -126,11 +164,12 @@ class HttpClient:
             if response.status in (401, 403):
                 raise SourceBlocked(
                     f"HTTP {response.status} from {host}: the source refuses this client; "
-                    "check credentials or whether it now requires authentication"
+                    "check credentials or whether it now requires authentication",
+                    response=response,
                 )
             if response.status == 304 or 200 <= response.status < 300:
                 return response
-            raise ListenError(f"HTTP {response.status} from {url}")
+            raise ListenError(f"HTTP {response.status} from {url}", response=response)
         if last_problem.startswith("HTTP 429") or "rate limited" in last_problem:
             raise RateLimited(f"{url}: still rate limited after {attempts} attempts", 0.0)
         raise SourceUnavailable(f"{url}: {last_problem} (after {attempts} attempts)")
@@ -139,16 +178,31 @@ class HttpClient:
         # Jitter keeps sources that failed together from retrying in lockstep.
         return float(self.settings.backoff * 2.0**attempt * random.uniform(0.5, 1.5))
 
-    def _get_once(
-        self, url: str, headers: Mapping[str, str] | None, params: Mapping[str, Any] | None
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+        data: Mapping[str, str] | None = None,
+        json: Any = None,
+        auth: tuple[str, str] | None = None,
     ) -> HttpResponse:
         limit = self.settings.max_bytes
         started = time.monotonic()
         self.requests_made += 1
         timeout = (self.settings.connect_timeout, self.settings.read_timeout)
         try:
-            with self.session.get(
-                url, headers=dict(headers or {}), params=params, timeout=timeout, stream=True
+            with self.session.request(
+                method,
+                url,
+                headers=dict(headers or {}),
+                params=params,
+                data=data,
+                json=json,
+                auth=auth,
+                timeout=timeout,
+                stream=True,
             ) as raw:
                 declared = raw.headers.get("Content-Length", "")
                 if declared.isdigit() and int(declared) > limit:
@@ -160,7 +214,7 @@ class HttpClient:
                 deadline = started + self.settings.connect_timeout + 4 * self.settings.read_timeout
                 chunks: list[bytes] = []
                 size = 0
-                for chunk in raw.iter_content(65536):
+                for chunk in _arriving(raw, 65536):
                     size += len(chunk)
                     if size > limit:
                         raise BadContent(
@@ -180,12 +234,27 @@ class HttpClient:
             self.network_seconds += time.monotonic() - started
 
 
+def _arriving(raw: requests.Response, size: int) -> Iterator[bytes]:
+    """Body chunks as they arrive. iter_content() waits until `size` bytes are in, so a
+    trickling source would only meet the deadline check once the whole body was read."""
+    try:
+        while chunk := raw.raw.read1(size, decode_content=True):
+            yield chunk
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.Timeout(str(exc)) from exc
+    except urllib3.exceptions.ProtocolError as exc:
+        raise requests.ConnectionError(str(exc)) from exc
+
+
 def retry_after_seconds(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
+        return float(value)
+    # Some APIs (Shopify) send fractional seconds, e.g. "2.0".
+    if value.replace(".", "", 1).isdigit():
         return float(value)
     when: datetime
     try:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import feedparser
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from listeners.base import Batch, Listener, SourceOptions
+from listeners.base import Batch, HttpUrl, Listener, SourceOptions
 from listeners.errors import BadContent
 from listeners.keywords import KeywordFilter
 from listeners.text import clean_text, html_to_text
@@ -22,23 +23,19 @@ ACCEPT = "application/atom+xml, application/rss+xml, application/xml;q=0.9, */*;
 
 # Encoding complaints are normal for real feeds; feedparser recovers and says so.
 _HARMLESS = ("CharacterEncodingOverride", "CharacterEncodingUnknown", "NonXMLContentType")
+# A complete document ends with the root element's end tag (rss, feed or rdf:RDF).
+_ROOT_CLOSED = re.compile(
+    rb"</\s*(?:[\w.-]+:)?(?:rss|feed|rdf)\s*>\s*(?:<!--.*?-->\s*)*\Z", re.IGNORECASE | re.DOTALL
+)
 
 
 class RssOptions(SourceOptions):
-    url: str = Field(description="Address of the RSS or Atom feed (http or https).")
+    url: HttpUrl = Field(description="Address of the RSS or Atom feed (http or https).")
     auth_header_env: str | None = Field(
         None,
         description="Name of an environment variable holding an Authorization header for "
         "the feed, for private feeds. The value itself never goes in settings.",
     )
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("an http:// or https:// address")
-        return value
 
 
 class RssListener(Listener):
@@ -64,6 +61,10 @@ class RssListener(Listener):
         if not parsed.entries and (problem or not parsed.get("version")):
             reason = problem or "the document is not an RSS or Atom feed"
             raise BadContent(f"{self.options.url}: {reason}")
+        if problem and not _ROOT_CLOSED.search(response.content[-4096:]):
+            # Entries recovered from a cut-off body would be stored cut off: fail the run,
+            # the next one fetches the whole feed.
+            raise BadContent(f"{self.options.url}: the feed is truncated ({problem})")
         warnings = [f"feed is not well-formed ({problem}); entries recovered"] if problem else []
         platform = f"rss:{urlsplit(response.url).netloc}"
         keep = KeywordFilter(self.options.keywords)

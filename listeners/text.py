@@ -7,7 +7,8 @@ import unicodedata
 
 from w3lib.html import remove_comments, remove_tags, remove_tags_with_content, replace_entities
 
-_BLOCK = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr|/blockquote)\b[^>]*>", re.IGNORECASE)
+# Opening tags too: "text<p>more" must not glue two words together.
+_BLOCK = re.compile(r"<\s*/?\s*(br|p|div|li|h[1-6]|tr|blockquote|hr)\b[^>]*>", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
@@ -17,17 +18,23 @@ def html_to_text(markup: str | None) -> str:
     if not markup:
         return ""
     text = remove_comments(markup)
+    # Feeds often escape twice ("&amp;eacute;", "&amp;lt;script&amp;gt;"): decode two more
+    # layers, removing the markup each layer reveals.
+    text = _strip_markup(text)
+    for _ in range(2):
+        text = _strip_markup(replace_entities(text))
+    return clean_text(text)
+
+
+def _strip_markup(text: str) -> str:
     text = remove_tags_with_content(text, which_ones=("script", "style", "noscript", "template"))
     text = _BLOCK.sub("\n", text)
-    text = remove_tags(text)
-    # Feeds often escape twice ("&amp;eacute;"); two rounds decode both layers.
-    text = replace_entities(replace_entities(text))
-    return clean_text(text)
+    return remove_tags(text)
 
 
 def clean_text(text: str) -> str:
     """Normalise Unicode, drop control characters and lone surrogates, tidy white space."""
-    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = text.encode("utf-8", "ignore").decode("utf-8")
     text = unicodedata.normalize("NFC", text)
     text = "".join(
         c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf", "Cs")

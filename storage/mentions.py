@@ -5,18 +5,27 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
+from storage.fingerprint import (
+    MAX_DISTANCE,
+    bands,
+    distance,
+    simhash,
+    to_signed,
+    to_unsigned,
+)
 from storage.models import Author, Mention, Source
 from storage.types import utcnow
 
 _CHUNK = 500
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class NewMention:
     """A mention as a listener fetched it, before storage."""
 
@@ -30,12 +39,18 @@ class NewMention:
     author_platform: str | None = None
     published_at: datetime | None = None
     updated_at: datetime | None = None
+    kind: str = "post"
+    lang: str | None = None
+    rating: float | None = None
+    parent_external_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    deleted: bool = False
 
     @property
     def content_hash(self) -> str:
         """Fingerprint of what a person reads, to notice upstream edits."""
         digest = hashlib.sha256()
-        for part in (self.title or "", self.text, self.url or ""):
+        for part in (self.title or "", self.text, self.url or "", "deleted" * self.deleted):
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\x00")
         return digest.hexdigest()
@@ -48,6 +63,8 @@ class IngestCounts:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    deleted: int = 0
+    duplicates: int = 0
     new_ids: list[int] = field(default_factory=list)
 
 
@@ -83,11 +100,16 @@ def ingest(session: Session, *, source_id: int, items: Sequence[NewMention]) -> 
                 .where(col(Mention.external_id).in_([i.external_id for i in chunk]))
             ).all()
         }
+        created: list[Mention] = []
         for item in chunk:
             key = _author_key(item)
             author = authors.get(key) if key else None
             stored = existing.get(item.external_id)
             if stored is None:
+                if item.deleted:
+                    # Never seen, already gone: nothing to keep.
+                    counts.unchanged += 1
+                    continue
                 mention = Mention(
                     source_id=source_id,
                     external_id=item.external_id,
@@ -98,21 +120,113 @@ def ingest(session: Session, *, source_id: int, items: Sequence[NewMention]) -> 
                     content_hash=item.content_hash,
                     published_at=item.published_at,
                     fetched_at=fetched_at,
+                    kind=item.kind,
+                    lang=item.lang,
+                    rating=item.rating,
+                    parent_external_id=item.parent_external_id,
+                    extra=item.extra,
                 )
-                session.add(mention)
-                counts.new += 1
+                created.append(mention)
+            elif item.deleted:
+                if stored.deleted_at is None:
+                    # Deleted or made private upstream: flagged so nobody answers it, the
+                    # text kept as evidence (e.g. for a defect cluster it belongs to).
+                    stored.deleted_at = fetched_at
+                    session.add(stored)
+                    counts.deleted += 1
+                else:
+                    counts.unchanged += 1
             elif stored.content_hash != item.content_hash:
                 stored.title = item.title
                 stored.text = item.text
                 stored.url = item.url
                 stored.content_hash = item.content_hash
                 stored.edited_at = item.updated_at or fetched_at
+                stored.rating = item.rating
+                stored.extra = item.extra
                 session.add(stored)
                 counts.updated += 1
             else:
                 counts.unchanged += 1
+        if created:
+            _link_near_duplicates(session, created)
+            counts.new += len(created)
+            counts.new_ids.extend(m.id or 0 for m in created)
+            counts.duplicates += sum(m.duplicate_of_id is not None for m in created)
         session.flush()
     return counts
+
+
+NEAR_DUPLICATE_WINDOW = timedelta(days=30)
+
+
+def _link_near_duplicates(session: Session, created: list[Mention]) -> None:
+    """Fingerprint new mentions, store them, and point each copy at its original.
+
+    One candidate query per chunk: stored mentions sharing a SimHash band with any new
+    one, from the last NEAR_DUPLICATE_WINDOW. Earlier mentions of the same chunk count
+    as originals too, so a repost fetched together with its original is still caught.
+    """
+    fingerprints: list[int | None] = []
+    for mention in created:
+        # The body only: titles are often the site's ("Re: …", a thread name), not the author's.
+        value = simhash(mention.text)
+        fingerprints.append(value)
+        if value is not None:
+            mention.simhash = to_signed(value)
+            (mention.simhash_b0, mention.simhash_b1, mention.simhash_b2, mention.simhash_b3) = (
+                bands(value)
+            )
+    wanted = [bands(v) for v in fingerprints if v is not None]
+    # (band number, band value) -> earlier mentions with that band: only those can be
+    # within MAX_DISTANCE, so each new mention is compared with a handful, not all.
+    index: dict[tuple[int, int], list[tuple[int, int, int | None]]] = {}
+
+    def remember(mention_id: int, value: int, original: int | None) -> None:
+        for number, band in enumerate(bands(to_unsigned(value))):
+            index.setdefault((number, band), []).append((mention_id, value, original))
+
+    if wanted:
+        since = created[0].fetched_at - NEAR_DUPLICATE_WINDOW
+        band_columns = (
+            Mention.simhash_b0,
+            Mention.simhash_b1,
+            Mention.simhash_b2,
+            Mention.simhash_b3,
+        )
+        rows = session.exec(
+            select(Mention.id, Mention.simhash, Mention.duplicate_of_id)
+            .where(
+                or_(
+                    *(
+                        col(column).in_({b[i] for b in wanted})
+                        for i, column in enumerate(band_columns)
+                    )
+                )
+            )
+            .where(col(Mention.fetched_at) >= since)
+            .order_by(col(Mention.id))
+        ).all()
+        for row_id, value, original in rows:
+            if value is not None:
+                remember(row_id or 0, value, original)
+    session.add_all(created)
+    session.flush()
+    for mention, value in zip(created, fingerprints, strict=True):
+        if value is None:
+            continue
+        candidates = sorted(
+            {
+                entry
+                for number, band in enumerate(bands(value))
+                for entry in index.get((number, band), [])
+            }
+        )
+        for candidate_id, candidate_hash, original_id in candidates:
+            if distance(candidate_hash, value) <= MAX_DISTANCE:
+                mention.duplicate_of_id = original_id or candidate_id
+                break
+        remember(mention.id or 0, to_signed(value), mention.duplicate_of_id)
 
 
 def _author_key(item: NewMention) -> tuple[str, str] | None:

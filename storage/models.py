@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
+
+# Named constraints, so migrations can alter them on every database (SQLite included).
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
 
 def _ts(*, nullable: bool = True, index: bool = False) -> Any:
@@ -41,6 +51,8 @@ class Author(SQLModel, table=True):
     handle: str = Field(max_length=300)
     display_name: str | None = Field(default=None, max_length=300)
     url: str | None = Field(default=None, max_length=2000)
+    # Set when the same person is known as a customer (same e-mail or a linked handle).
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
     first_seen_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
@@ -68,6 +80,114 @@ class Mention(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
     edited_at: datetime | None = _ts()
+    kind: str = Field(default="post", max_length=20, sa_column_kwargs={"server_default": "post"})
+    lang: str | None = Field(default=None, max_length=20)
+    rating: float | None = None
+    parent_external_id: str | None = Field(default=None, max_length=500)
+    extra: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
+    deleted_at: datetime | None = _ts()
+    # 64-bit SimHash of the normalised text, stored signed to fit PostgreSQL's bigint, and
+    # its four 16-bit bands: texts within Hamming distance 3 share at least one band, so
+    # near-duplicate candidates come from an index lookup instead of a scan.
+    simhash: int | None = Field(default=None, sa_column=Column(BigInteger()))
+    simhash_b0: int | None = Field(default=None, index=True)
+    simhash_b1: int | None = Field(default=None, index=True)
+    simhash_b2: int | None = Field(default=None, index=True)
+    simhash_b3: int | None = Field(default=None, index=True)
+    duplicate_of_id: int | None = Field(default=None, foreign_key="mention.id", index=True)
+
+
+class QuarantinedItem(SQLModel, table=True):
+    """An item a listener could not store safely, kept with the reason instead of lost."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    external_id: str | None = Field(default=None, max_length=500)
+    reason: str = Field(sa_column=Column(Text(), nullable=False))
+    payload: str = Field(sa_column=Column(Text(), nullable=False))
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Customer(SQLModel, table=True):
+    """A buyer known from orders; consent and do-not-contact are kept here."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str | None = Field(default=None, max_length=320, unique=True)
+    external_id: str | None = Field(default=None, max_length=200, index=True)
+    name: str | None = Field(default=None, max_length=300)
+    country: str | None = Field(default=None, max_length=2)
+    language: str | None = Field(default=None, max_length=20)
+    timezone: str | None = Field(default=None, max_length=64)
+    consent: bool | None = None
+    do_not_contact: bool = False
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class Order(SQLModel, table=True):
+    """An order and where it stands: ordered, shipped, delivered, returned or refunded."""
+
+    __table_args__ = (
+        UniqueConstraint("source_id", "external_id", name="uq_order_source_external"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    external_id: str = Field(max_length=200)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    status: str = Field(default="ordered", max_length=20)
+    currency: str | None = Field(default=None, max_length=3)
+    total: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
+    ordered_at: datetime | None = _ts()
+    shipped_at: datetime | None = _ts()
+    delivered_at: datetime | None = _ts(index=True)
+    returned_at: datetime | None = _ts()
+    refunded_at: datetime | None = _ts()
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class OrderLine(SQLModel, table=True):
+    """One product line of an order."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="order.id", index=True)
+    sku: str | None = Field(default=None, max_length=100)
+    title: str | None = Field(default=None, max_length=500)
+    quantity: int = 1
+    unit_price: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
+    product_id: int | None = Field(default=None, foreign_key="product.id", index=True)
+
+
+class OrderEvent(SQLModel, table=True):
+    """A post-purchase signal (ordered, shipped, delivered, returned, refunded), stored once."""
+
+    __table_args__ = (UniqueConstraint("order_id", "event", name="uq_orderevent_order_event"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="order.id", index=True)
+    event: str = Field(max_length=20)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    received_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class InboundWebhook(SQLModel, table=True):
+    """A webhook delivery already accepted, so a replay is acknowledged but not applied twice."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(max_length=200, unique=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    topic: str | None = Field(default=None, max_length=100)
+    received_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
 
 
 class Product(SQLModel, table=True):
@@ -98,6 +218,7 @@ class ListenerRun(SQLModel, table=True):
     items_new: int = 0
     items_updated: int = 0
     items_skipped: int = 0
+    items_quarantined: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     error: str | None = Field(default=None, sa_column=Column(Text()))
     warning: str | None = Field(default=None, sa_column=Column(Text()))
     cursor: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -12,10 +12,19 @@ from sqlmodel import Session, col, select
 from storage import audit
 from storage.mentions import IngestCounts, NewMention, count_by_source, ingest
 from storage.models import ListenerRun, Source
+from storage.orders import NewOrder, OrderCounts, link_people, upsert_orders
+from storage.quarantine import Rejected, quarantine
 from storage.sources import _owner_is_dead, acquire_lease, release_lease
 from storage.types import utcnow
 
 FINISHED_OK = ("ok", "not_modified")
+
+
+@dataclass
+class RunCounts(IngestCounts):
+    """The mention counts of a run, plus what it did to orders."""
+
+    orders: OrderCounts = field(default_factory=OrderCounts)
 
 
 def start_run(
@@ -53,14 +62,24 @@ def finish_run(
     cursor: dict[str, Any] | None,
     not_modified: bool = False,
     warning: str | None = None,
-) -> IngestCounts:
-    """Store the mentions, the run's outcome and its new cursor; the caller commits once."""
-    counts = ingest(session, source_id=run.source_id, items=items)
+    quarantined: Sequence[Rejected] = (),
+    orders: Sequence[NewOrder] = (),
+) -> RunCounts:
+    """Store the mentions and orders, the run's outcome and its new cursor; the caller
+    commits once."""
+    ingested = ingest(session, source_id=run.source_id, items=items)
+    counts = RunCounts(**{f.name: getattr(ingested, f.name) for f in fields(IngestCounts)})
+    if orders:
+        counts.orders = upsert_orders(session, source_id=run.source_id, orders=orders)
+    elif counts.new:
+        # New authors may be customers already known by e-mail.
+        link_people(session)
+    run.items_quarantined = quarantine(session, source_id=run.source_id, items=quarantined)
     run.status = "not_modified" if not_modified else "ok"
     run.finished_at = utcnow()
-    run.items_seen = len(items) + skipped
-    run.items_new = counts.new
-    run.items_updated = counts.updated
+    run.items_seen = len(items) + len(orders) + skipped
+    run.items_new = counts.new + counts.orders.new
+    run.items_updated = counts.updated + counts.orders.updated
     run.items_skipped = skipped
     run.cursor = cursor
     run.warning = warning
@@ -72,7 +91,7 @@ def finish_run(
         action="listener.run",
         subject_type="source",
         subject_id=run.source_id,
-        details=_run_details(run),
+        details=_run_details(run) | (counts.orders.as_dict() if orders else {}),
     )
     return counts
 
@@ -103,6 +122,7 @@ def _run_details(run: ListenerRun) -> dict[str, Any]:
         "new": run.items_new,
         "updated": run.items_updated,
         "skipped": run.items_skipped,
+        "quarantined": run.items_quarantined,
         "error": run.error,
         "warning": run.warning,
     }
@@ -126,6 +146,15 @@ def close_interrupted_runs(session: Session) -> int:
             session.add(run)
             if source.lease_owner:
                 release_lease(session, source.id or 0, owner=source.lease_owner)
+            # Like a finished or failed run, an interrupted one leaves its audit row.
+            audit.record(
+                session,
+                actor="listener",
+                action="listener.run",
+                subject_type="source",
+                subject_id=run.source_id,
+                details=_run_details(run),
+            )
             closed += 1
     return closed
 
@@ -148,12 +177,12 @@ class SourceHealth:
 
     @property
     def working(self) -> str:
-        """`working`, `failing`, `blocked`, `running` or `never run`."""
+        """`working`, `failing`, `blocked`, `running`, `interrupted` or `never run`."""
         if self.last_status is None:
             return "never run"
         if self.last_status in FINISHED_OK:
             return "working"
-        if self.last_status in ("blocked", "running"):
+        if self.last_status in ("blocked", "running", "interrupted"):
             return self.last_status
         return "failing"
 
@@ -172,11 +201,11 @@ def source_health(session: Session, *, recent: int = 20) -> list[SourceHealth]:
         last = runs[0] if runs else None
         failures = 0
         for run in runs:
-            if run.status in FINISHED_OK or run.status == "running":
-                if run.status != "running":
-                    break
-                continue
-            failures += 1
+            if run.status in FINISHED_OK:
+                break
+            # A run still going, or cut short by a stop, says nothing about the source.
+            if run.status not in ("running", "interrupted"):
+                failures += 1
         success = next((r for r in runs if r.status in FINISHED_OK), None)
         report.append(
             SourceHealth(

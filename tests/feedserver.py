@@ -6,6 +6,7 @@ check the headers a listener sent (conditional GET, User-Agent).
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 DATA = Path(__file__).parent / "data"
 
@@ -36,6 +38,38 @@ class Reply:
         """A reply whose body is a recorded file under tests/data."""
         return cls(body=(DATA / relative).read_bytes(), **kwargs)  # type: ignore[arg-type]
 
+    @classmethod
+    def recorded(
+        cls,
+        relative: str,
+        headers: str | None = None,
+        *,
+        replace: dict[str, str] | None = None,
+        **kwargs: object,
+    ) -> Reply:
+        """A recorded API answer: body from `relative`, status line and headers from the
+        `.headers` sidecar (`headers`, default: same name with `.headers` if it exists).
+        `replace` rewrites text in the headers, e.g. a real host in a Link to this server."""
+        body = (DATA / relative).read_bytes()
+        sidecar = DATA / (headers or str(Path(relative).with_suffix(".headers")))
+        values: dict[str, object] = {"content_type": "application/json; charset=utf-8"}
+        found: dict[str, str] = {}
+        if sidecar.exists():
+            lines = sidecar.read_text(encoding="utf-8").splitlines()
+            values["status"] = int(lines[0].split()[1])
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                key = name.strip().lower()
+                if key == "content-type":
+                    values["content_type"] = value.strip()
+                elif key and key not in ("content-length", "transfer-encoding", "connection"):
+                    found[name.strip()] = value.strip()
+        for old, new in (replace or {}).items():
+            found = {k: v.replace(old, new) for k, v in found.items()}
+        values["headers"] = found
+        values.update(kwargs)
+        return cls(body=body, **values)  # type: ignore[arg-type]
+
 
 @dataclass
 class Seen:
@@ -44,6 +78,21 @@ class Seen:
     path: str
     headers: dict[str, str]
     at: float
+    method: str = "GET"
+    body: bytes = b""
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The query string's parameters (the last value of each)."""
+        return dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client hanging up mid-answer (a listener giving up on a slow body) is expected."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class FeedServer:
@@ -51,9 +100,11 @@ class FeedServer:
 
     def __init__(self) -> None:
         self.routes: dict[str, list[Reply]] = {}
+        # Routes that also match query parameters: path -> [(params, replies)].
+        self.query_routes: dict[str, list[tuple[dict[str, str], list[Reply]]]] = {}
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -64,19 +115,40 @@ class FeedServer:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def route(self, path: str, *replies: Reply) -> str:
-        """Script `path`; returns its full URL."""
+    def route(self, path: str, *replies: Reply, query: dict[str, str] | None = None) -> str:
+        """Script `path`; returns its full URL.
+
+        With `query`, the replies answer only requests whose query string has all of those
+        parameters (the route with the most matching parameters wins; plain routes are the
+        fallback), so page 2 of a listing can differ from page 1.
+        """
         with self._lock:
-            self.routes[path] = list(replies)
+            if query:
+                routes = [r for r in self.query_routes.get(path, []) if r[0] != query]
+                self.query_routes[path] = [*routes, (dict(query), list(replies))]
+            else:
+                self.routes[path] = list(replies)
         return self.url(path)
 
     def hits(self, path: str) -> list[Seen]:
         with self._lock:
             return [r for r in self.requests if r.path == path]
 
-    def _next(self, path: str) -> Reply | None:
+    def hits_path(self, path: str) -> list[Seen]:
+        """Requests to `path` whatever their query string."""
+        with self._lock:
+            return [r for r in self.requests if r.path.split("?", 1)[0] == path]
+
+    def _next(self, path: str, query: dict[str, str] | None = None) -> Reply | None:
         with self._lock:
             queue = self.routes.get(path)
+            matching = [
+                (params, replies)
+                for params, replies in self.query_routes.get(path, [])
+                if all((query or {}).get(k) == v for k, v in params.items())
+            ]
+            if matching:
+                queue = max(matching, key=lambda route: len(route[0]))[1]
             if not queue:
                 return None
             return queue.pop(0) if len(queue) > 1 else queue[0]
@@ -90,11 +162,19 @@ class FeedServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self._answer("POST", self.rfile.read(length) if length else b"")
+
             def do_GET(self) -> None:
+                self._answer("GET", b"")
+
+            def _answer(self, method: str, body: bytes) -> None:
                 path = self.path.split("?", 1)[0]
+                seen = Seen(self.path, dict(self.headers), time.time(), method, body)
                 with server._lock:
-                    server.requests.append(Seen(self.path, dict(self.headers), time.time()))
-                reply = server._next(path)
+                    server.requests.append(seen)
+                reply = server._next(path, seen.query)
                 if reply is None:
                     self._send(404, b"not found", {"Content-Type": "text/plain"})
                     return

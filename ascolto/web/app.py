@@ -16,6 +16,7 @@ from starlette.types import Lifespan
 
 from ascolto import __version__
 from ascolto.settings import Settings
+from ascolto.web import webhooks
 from storage.runs import SourceHealth, source_health
 
 HERE = Path(__file__).parent
@@ -34,6 +35,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(webhooks.router)
     intervals = {s.name: s.interval for s in settings.sources}
 
     @app.middleware("http")

@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("subject_type", sa.String(length=50), nullable=True),
         sa.Column("subject_id", sa.String(length=200), nullable=True),
         sa.Column("details", sa.JSON(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name="pk_auditevent"),
     )
     with op.batch_alter_table("auditevent", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_auditevent_action"), ["action"], unique=False)
@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(length=300), nullable=True),
         sa.Column("url", sa.String(length=2000), nullable=True),
         sa.Column("first_seen_at", UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name="pk_author"),
         sa.UniqueConstraint("platform", "handle", name="uq_author_platform_handle"),
     )
     op.create_table(
@@ -53,8 +53,8 @@ def upgrade() -> None:
         sa.Column("skus", sa.JSON(), nullable=False),
         sa.Column("launched_on", sa.Date(), nullable=True),
         sa.Column("watch_days", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("name"),
+        sa.PrimaryKeyConstraint("id", name="pk_product"),
+        sa.UniqueConstraint("name", name="uq_product_name"),
     )
     op.create_table(
         "source",
@@ -65,8 +65,8 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("lease_owner", sa.String(length=200), nullable=True),
         sa.Column("lease_until", UTCDateTime(), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("name"),
+        sa.PrimaryKeyConstraint("id", name="pk_source"),
+        sa.UniqueConstraint("name", name="uq_source_name"),
     )
     op.create_table(
         "listenerrun",
@@ -84,10 +84,9 @@ def upgrade() -> None:
         sa.Column("warning", sa.Text(), nullable=True),
         sa.Column("cursor", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["source_id"],
-            ["source.id"],
+            ["source_id"], ["source.id"], name="fk_listenerrun_source_id_source"
         ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name="pk_listenerrun"),
     )
     with op.batch_alter_table("listenerrun", schema=None) as batch_op:
         batch_op.create_index(
@@ -107,15 +106,9 @@ def upgrade() -> None:
         sa.Column("published_at", UTCDateTime(), nullable=True),
         sa.Column("fetched_at", UTCDateTime(), nullable=False),
         sa.Column("edited_at", UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["author_id"],
-            ["author.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["source_id"],
-            ["source.id"],
-        ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.ForeignKeyConstraint(["author_id"], ["author.id"], name="fk_mention_author_id_author"),
+        sa.ForeignKeyConstraint(["source_id"], ["source.id"], name="fk_mention_source_id_source"),
+        sa.PrimaryKeyConstraint("id", name="pk_mention"),
         sa.UniqueConstraint("source_id", "external_id", name="uq_mention_source_external"),
     )
     with op.batch_alter_table("mention", schema=None) as batch_op:

@@ -1,0 +1,132 @@
+"""`ascolto demo`: every listener kind against recorded responses, with no accounts.
+
+A replay server on 127.0.0.1 serves recorded API answers (with pagination, a rate limit and
+a flaky endpoint); a demo settings file in its own folder points one source of every kind at
+it; then either one round of everything runs (`--once`) or the full service starts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ascolto.demo.server import ReplayServer
+from ascolto.errors import AscoltoError
+
+DEMO_TOKEN_ENV = "ASCOLTO_DEMO_SHOP_TOKEN"  # noqa: S105 (a variable name, not a secret)
+# A fixed port keeps the replayed addresses (which some sources use as ids) the same from
+# one demo run to the next, so a second run shows that nothing is stored twice.
+REPLAY_PORT = 8765
+
+
+def demo_settings(base: str, directory: Path, *, web_port: int = 8000) -> str:
+    """The demo's settings.toml, pointing one source of every kind at `base`."""
+    return f"""\
+# Written by `ascolto demo`: every source points at the local replay server {base}.
+[database]
+url = "sqlite:///{directory / "demo.db"}"
+
+[web]
+enabled = true
+port = {web_port}
+
+[http]
+# Polite but quick: the replay server is local.
+per_host_interval = 0.1
+backoff = 0.2
+retries = 3
+
+[[products]]
+name = "Acme Tab 3"
+aliases = ["Tab 3", "AcmeTab3"]
+skus = ["AT3-128-GRY", "AT3-256-SLV"]
+launched_on = "2026-11-01"
+
+[[products]]
+name = "Acme Buds"
+aliases = ["Buds"]
+skus = ["ABUDS-WHT"]
+
+[[sources]]
+name = "news-alerts"
+kind = "rss"
+url = "{base}/rss/news.xml"
+keywords = ["acme"]
+
+[[sources]]
+name = "owners-forum"
+kind = "rss"
+url = "{base}/rss/forum.atom"
+
+[[sources]]
+name = "community"
+kind = "json"
+url = "{base}/forum/search.json"
+params = {{ q = "acme" }}
+items_path = "posts"
+cursor_field = "created_at"
+fields = {{ external_id = "id", text = "blurb", title = "topic_title_headline", \
+author_handle = "username", author_name = "name", published_at = "created_at" }}
+
+[[sources]]
+name = "reddit"
+kind = "reddit"
+query = "acme"
+base_url = "{base}/reddit"
+
+[[sources]]
+name = "hacker-news"
+kind = "hackernews"
+query = "acme"
+base_url = "{base}/hn"
+
+[[sources]]
+name = "mastodon"
+kind = "mastodon"
+instances = ["{base}/mastodon"]
+hashtags = ["acme"]
+
+[[sources]]
+name = "bluesky"
+kind = "bluesky"
+query = "acme"
+base_url = "{base}/bsky"
+
+[[sources]]
+name = "app-store"
+kind = "appstore"
+app_ids = ["1598765432"]
+countries = ["it", "us"]
+base_url = "{base}/appstore"
+
+[[sources]]
+name = "review-site"
+kind = "reviews"
+start_urls = ["{base}/prodotti/acme-tab-3/recensioni"]
+timeout = 120
+
+[[sources]]
+name = "shop-orders"
+kind = "shopify"
+shop_url = "{base}/shopify"
+token_env = "{DEMO_TOKEN_ENV}"
+"""
+
+
+def start(
+    directory: Path, *, web_port: int = 8000, replay_port: int = REPLAY_PORT
+) -> tuple[ReplayServer, Path]:
+    """Start the replay server and write the demo settings; returns both."""
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        server = ReplayServer.from_recordings(port=replay_port)
+    except OSError as exc:
+        raise AscoltoError(
+            f"the demo's replay server cannot listen on 127.0.0.1:{replay_port} ({exc}); "
+            "choose another port with --replay-port"
+        ) from None
+    config = directory / "settings.toml"
+    config.write_text(demo_settings(server.base, directory.resolve(), web_port=web_port))
+    # The replay server accepts any token; the listener still insists on having one.
+    os.environ.setdefault(DEMO_TOKEN_ENV, "demo-token")
+    return server, config
