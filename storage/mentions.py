@@ -19,7 +19,7 @@ from storage.fingerprint import (
     to_signed,
     to_unsigned,
 )
-from storage.models import Author, Mention, Source
+from storage.models import Author, Customer, Mention, Source
 from storage.types import utcnow
 
 _CHUNK = 500
@@ -251,6 +251,7 @@ def _authors(session: Session, items: Sequence[NewMention]) -> dict[tuple[str, s
                 .where(col(Author.handle).in_(handles[start : start + _CHUNK]))
             ).all()
             found.update({(a.platform, a.handle): a for a in rows})
+    created = []
     for key, item in wanted.items():
         if key not in found:
             author = Author(
@@ -261,8 +262,24 @@ def _authors(session: Session, items: Sequence[NewMention]) -> dict[tuple[str, s
             )
             session.add(author)
             found[key] = author
+            created.append(author)
+    _link_to_customers(session, created)
     session.flush()
     return found
+
+
+def _link_to_customers(session: Session, authors: Sequence[Author]) -> None:
+    """New authors whose handle is a known customer's e-mail address are that customer."""
+    by_email = {a.handle.strip().lower(): a for a in authors if "@" in a.handle}
+    emails = list(by_email)
+    for start in range(0, len(emails), _CHUNK):
+        rows = session.exec(
+            select(Customer.id, Customer.email).where(
+                col(Customer.email).in_(emails[start : start + _CHUNK])
+            )
+        ).all()
+        for customer_id, email in rows:
+            by_email[email or ""].customer_id = customer_id
 
 
 def list_mentions(

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from storage import audit
 from storage.mentions import IngestCounts, NewMention, count_by_source, ingest
 from storage.models import ListenerRun, Source
-from storage.orders import NewOrder, OrderCounts, link_people, upsert_orders
+from storage.orders import NewOrder, OrderCounts, upsert_orders
 from storage.quarantine import Rejected, quarantine
 from storage.sources import _owner_is_dead, acquire_lease, release_lease
 from storage.types import utcnow
@@ -71,9 +71,6 @@ def finish_run(
     counts = RunCounts(**{f.name: getattr(ingested, f.name) for f in fields(IngestCounts)})
     if orders:
         counts.orders = upsert_orders(session, source_id=run.source_id, orders=orders)
-    elif counts.new:
-        # New authors may be customers already known by e-mail.
-        link_people(session)
     run.items_quarantined = quarantine(session, source_id=run.source_id, items=quarantined)
     run.status = "not_modified" if not_modified else "ok"
     run.finished_at = utcnow()
