@@ -10,7 +10,11 @@ from typing import Any
 
 from ascolto.settings import LogSettings
 
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's copy of the message with terminal colours
+}
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:

@@ -532,3 +532,9 @@ def order_events(session: Session, order_id: int) -> list[tuple[str, datetime]]:
         .order_by(col(OrderEvent.at), col(OrderEvent.id))
     ).all()
     return [(event, at) for event, at in rows]
+
+
+def orders_by_source(session: Session) -> dict[int, int]:
+    """Stored orders per source id."""
+    query = select(Order.source_id, func.count()).group_by(col(Order.source_id))
+    return dict(session.exec(query).all())

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from storage import audit
 from storage.mentions import IngestCounts, NewMention, count_by_source, ingest
 from storage.models import ListenerRun, Source
-from storage.orders import NewOrder, OrderCounts, upsert_orders
+from storage.orders import NewOrder, OrderCounts, orders_by_source, upsert_orders
 from storage.quarantine import Rejected, quarantine
 from storage.sources import _owner_is_dead, acquire_lease, release_lease
 from storage.types import utcnow
@@ -169,8 +169,16 @@ class SourceHealth:
     last_error: str | None
     last_new: int | None
     mentions: int
+    orders: int
     consecutive_failures: int
     last_success: datetime | None
+
+    @property
+    def stored(self) -> str:
+        """What the source has stored, in its own unit: mentions or orders."""
+        if self.orders and not self.mentions:
+            return f"{self.orders} orders"
+        return str(self.mentions)
 
     @property
     def working(self) -> str:
@@ -187,6 +195,7 @@ class SourceHealth:
 def source_health(session: Session, *, recent: int = 20) -> list[SourceHealth]:
     """Last run, failures in a row and stored mentions for every known source."""
     counts = count_by_source(session)
+    orders = orders_by_source(session)
     report = []
     for source in session.exec(select(Source).order_by(col(Source.name))).all():
         runs = session.exec(
@@ -215,6 +224,7 @@ def source_health(session: Session, *, recent: int = 20) -> list[SourceHealth]:
                 last_error=(last.error or last.warning) if last else None,
                 last_new=last.items_new if last and last.status in FINISHED_OK else None,
                 mentions=counts.get(source.id or 0, 0),
+                orders=orders.get(source.id or 0, 0),
                 consecutive_failures=failures,
                 last_success=success.finished_at if success else None,
             )

@@ -86,4 +86,5 @@ def health_json(health: SourceHealth, interval: int | None) -> dict[str, Any]:
         "last_error": health.last_error,
         "consecutive_failures": health.consecutive_failures,
         "mentions": health.mentions,
+        "orders": health.orders,
     }
