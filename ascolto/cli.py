@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -306,7 +307,7 @@ def sources(
             h.last_started.strftime("%Y-%m-%d %H:%M UTC") if h.last_started else "never",
             f"[{status_style}]{h.working}[/]" if status_style else h.working,
             "unknown" if h.last_new is None else str(h.last_new),
-            str(h.mentions),
+            h.stored,
             h.last_error or "",
         )
     out.print(table)
@@ -364,6 +365,294 @@ def _parse_since(value: str) -> datetime:
             param_hint="--since",
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _default_datasets() -> Path:
+    env = os.environ.get("ASCOLTO_DATASETS")
+    return Path(env) if env else ROOT.parent / "shared" / "datasets"
+
+
+@app.command()
+def classify(
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only mentions newer than this: an ISO date/time or 24h, 7d, ..."),
+    ] = None,
+    reclassify: Annotated[
+        bool, typer.Option("--reclassify", help="Label again mentions that already have labels.")
+    ] = False,
+    input_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            help='Classify a JSON-lines file ({"text": ..., "lang": ...} per line) '
+            "instead of stored mentions; nothing is stored.",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With --input: one JSON object out per line in.")
+    ] = False,
+) -> None:
+    """Label stored mentions that have no labels from the current model (or a file's texts)."""
+    settings = get_settings()
+    if input_file is not None:
+        _classify_file(settings, input_file, as_json=as_json)
+        return
+    from ascolto.classifying import ClassifyReport, classify_pending
+    from ascolto.database import prepare
+
+    cutoff = _parse_since(since) if since else None
+    engine = prepare(settings)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} labelled"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("loading the classifier", total=None)
+
+        def advance(report: ClassifyReport) -> None:
+            progress.update(task, description="classifying", completed=report.done)
+
+        report = classify_pending(
+            settings, engine, since=cutoff, reclassify=reclassify, progress=advance
+        )
+    table = Table(title=f"classification ({report.model_version or settings.classify.encoder})")
+    for column in ("classified", "copied", "unclassifiable", "chunks", "seconds", "texts/s"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("problem", overflow="fold", ratio=1)
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(report.reasons.items()))
+    table.add_row(
+        str(report.classified),
+        str(report.copied),
+        f"{report.unclassifiable}" + (f" ({reasons})" if reasons else ""),
+        str(report.chunks),
+        f"{report.seconds:.1f}",
+        f"{report.texts_per_second:.1f}",
+        report.error or "",
+    )
+    out.print(table)
+    if not report.ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _classify_file(settings: Settings, path: Path, *, as_json: bool) -> None:
+    """Classify each JSON line of `path`; a malformed line gives an `error`, not a stop."""
+    from ascolto.classifying import get_classifier, product_specs
+    from classify.labels import Text
+
+    try:
+        raw_lines = path.read_bytes().splitlines()
+    except OSError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    parsed: list[Text | str] = []
+    for number, raw in enumerate(raw_lines, 1):
+        # Invalid UTF-8 is the text's problem, not the file's: replaced, then classified.
+        line = raw.decode("utf-8", "replace")
+        try:
+            given = json.loads(line)
+            if not isinstance(given, dict) or not isinstance(given.get("text"), str):
+                raise ValueError('expected an object with a string "text"')
+            lang = given.get("lang")
+            if lang is not None and not isinstance(lang, str):
+                raise ValueError('"lang" must be a string')
+            parsed.append(Text(given["text"], lang or None))
+        except ValueError as exc:
+            parsed.append(f"line {number}: {exc}")
+    classifier = get_classifier(settings)
+    products = product_specs(settings)
+    size = settings.classify.batch_size
+    results: list[dict[str, Any]] = []
+    for start in range(0, len(parsed), size):
+        batch = parsed[start : start + size]
+        texts = [t for t in batch if isinstance(t, Text)]
+        labels = iter(classifier.classify(texts, products) if texts else [])
+        for item in batch:
+            if isinstance(item, str):
+                results.append({"error": item})
+                if as_json:
+                    print(json.dumps(results[-1], ensure_ascii=False), flush=True)
+                continue
+            lab = next(labels)
+            row: dict[str, Any] = {
+                "language": lab.language,
+                "sentiment": lab.sentiment,
+                "complaint": lab.complaint,
+                "complaint_score": None
+                if lab.complaint_score is None
+                else round(lab.complaint_score, 4),
+                "issues": lab.issues,
+                "urgency": lab.urgency,
+                "products": lab.products,
+            }
+            if lab.unclassifiable_reason:
+                row["unclassifiable_reason"] = lab.unclassifiable_reason
+            results.append(row)
+            if as_json:
+                print(json.dumps(row, ensure_ascii=False), flush=True)
+    if as_json:
+        return
+    table = Table(title=f"{path}: {len(results)} line(s), {classifier.model_version}")
+    for column in ("line", "language", "sentiment", "complaint", "issues", "urgency", "products"):
+        table.add_column(column, overflow="fold")
+    for number, row in enumerate(results, 1):
+        if "error" in row or "unclassifiable_reason" in row:
+            note = row.get("error") or f"unclassifiable: {row['unclassifiable_reason']}"
+            table.add_row(str(number), escape(str(note)), "", "", "", "", "")
+            continue
+        table.add_row(
+            str(number),
+            row["language"] or "",
+            row["sentiment"] or "",
+            f"{'yes' if row['complaint'] else 'no'} ({row['complaint_score']:.2f})",
+            ", ".join(row["issues"]),
+            ", ".join(row["urgency"]),
+            ", ".join(row["products"]),
+        )
+    out.print(table)
+
+
+@app.command()
+def explain(
+    mention_id: Annotated[int, typer.Argument(help="Id of a stored mention.")],
+    nearest: Annotated[int, typer.Option(min=1, help="How many training examples to show.")] = 5,
+) -> None:
+    """A mention's labels with their scores, and the training examples nearest to it."""
+    from ascolto.database import prepare
+    from ascolto.explaining import explain_mention
+
+    settings = get_settings()
+    engine = prepare(settings)
+    try:
+        result = explain_mention(settings, engine, mention_id, nearest=nearest)
+    except LookupError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc.args[0]))}", highlight=False)
+        raise typer.Exit(2) from None
+    mention, labels = result.mention, result.labels
+    out.print(
+        f"[bold]mention {mention.id}[/] ({mention.lang or 'lang unknown'}, "
+        f"{mention.url or 'no url'})",
+        highlight=False,
+    )
+    out.print(escape(result.text[:1000]), highlight=False, soft_wrap=True)
+    if labels is None:
+        out.print("not classified yet: run `ascolto classify`")
+    elif labels.unclassifiable_reason:
+        out.print(
+            f"unclassifiable: {escape(labels.unclassifiable_reason)} ({labels.model_version})"
+        )
+    else:
+        table = Table(title=f"labels ({labels.model_version})")
+        for column in ("task", "label", "scores"):
+            table.add_column(column, overflow="fold")
+        table.add_row("language", labels.language or "", f"{labels.language_score or 0:.2f}")
+        table.add_row("sentiment", labels.sentiment or "", _scores(labels.sentiment_scores))
+        table.add_row(
+            "complaint",
+            "yes" if labels.complaint else "no",
+            f"{labels.complaint_score or 0:.2f}",
+        )
+        table.add_row("issues", ", ".join(labels.issues), _scores(labels.issue_scores))
+        table.add_row("urgency", ", ".join(labels.urgency), _scores(labels.urgency_scores))
+        table.add_row("products", ", ".join(labels.products), "")
+        if labels.copied_from_id:
+            table.add_row("copied from", f"mention {labels.copied_from_id}", "near-duplicate")
+        out.print(table)
+    table = Table(title=f"{len(result.neighbours)} nearest training examples (cosine)")
+    for column in ("similarity", "from", "labels", "text"):
+        table.add_column(column, overflow="fold")
+    for n in result.neighbours:
+        table.add_row(f"{n.similarity:.3f}", n.origin, n.labels, escape(n.text[:200]))
+    out.print(table)
+
+
+def _scores(scores: dict[str, float]) -> str:
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    return ", ".join(f"{k} {v:.2f}" for k, v in ranked)
+
+
+@app.command()
+def train(
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where to write the heads (default: a new folder under ./heads/); "
+            "name the shipped heads' folder to replace them.",
+        ),
+    ] = None,
+    datasets: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of the public datasets (default: $ASCOLTO_DATASETS, else "
+            "../shared/datasets next to the repository)."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (fixed: reruns give the same heads).")] = 0,
+    tweeteval_limit: Annotated[
+        int | None, typer.Option(help="Use only this many TweetEval tweets (quicker).")
+    ] = None,
+) -> None:
+    """Train the heads from the public datasets plus the labelled examples in the database."""
+    from ascolto.database import prepare
+    from ascolto.training import train_heads
+
+    settings = get_settings()
+    engine = prepare(settings)
+    folder = datasets or _default_datasets()
+    if not folder.is_dir():
+        err.print(f"[red]error:[/] datasets folder {escape(str(folder))} does not exist")
+        raise typer.Exit(2)
+    card, written = train_heads(
+        settings,
+        engine,
+        datasets=folder,
+        out_dir=out_dir,
+        seed=seed,
+        tweeteval_limit=tweeteval_limit,
+    )
+    out.print(
+        f"wrote heads {card['heads_version']} for {card['encoder']} to {written} "
+        f"({card['data']['extra_examples']} labelled example(s), {card['seconds']}s)",
+        highlight=False,
+    )
+    out.print(f'use them with:  [classify] head_dir = "{written}"', highlight=False)
+
+
+@app.command("eval")
+def evaluate(
+    datasets: Annotated[
+        Path | None, typer.Option(help="Folder of the public datasets (default: as for train).")
+    ] = None,
+    out_file: Annotated[
+        Path, typer.Option("--out", help="Where to write the results as JSON.")
+    ] = Path("classify-eval.json"),
+) -> None:
+    """Score the configured classifier on the official test splits and print the table."""
+    import subprocess
+
+    settings = get_settings()
+    script = ROOT / "benchmarks" / "classify.py"
+    if not script.exists():
+        err.print("[red]error:[/] the evaluation needs a source checkout (benchmarks/classify.py)")
+        raise typer.Exit(2)
+    c = settings.classify
+    command = [sys.executable, str(script), "--datasets", str(datasets or _default_datasets())]
+    command += ["--encoder", c.encoder, "--out", str(out_file)]
+    if c.model:
+        command += ["--model", c.model]
+    if c.head_dir:
+        command += ["--head-dir", str(c.head_dir)]
+    code = subprocess.run(command, check=False).returncode  # noqa: S603
+    if code:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @db_app.command("upgrade")

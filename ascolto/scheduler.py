@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 JOB_PREFIX = "listen:"
 LISTEN_JOB = "ascolto.jobs:listen"
+CLASSIFY_JOB = "ascolto.jobs:classify"
+CLASSIFY_JOB_ID = "classify"
 
 
 class _Scheduler(BackgroundScheduler):  # type: ignore[misc]
@@ -42,7 +44,8 @@ def build_scheduler(
     `persistent` keeps the jobs in the database (the service); a temporary scheduler for a
     subset of sources keeps them in memory so it never rewrites the service's schedule.
     """
-    workers = max(1, min(8, len(settings.sources)))
+    # Listener runs, plus one thread for the classification step.
+    workers = max(1, min(8, len(settings.sources))) + int(settings.classify.enabled)
     store = SQLAlchemyJobStore(engine=engine) if persistent else MemoryJobStore()
     scheduler = _Scheduler(
         jobstores={"default": store},
@@ -93,6 +96,30 @@ def sync_jobs(scheduler: BackgroundScheduler, settings: Settings) -> None:
             replace_existing=True,
             next_run_time=next_run,
         )
+    _sync_classify_job(scheduler, settings)
+
+
+def _sync_classify_job(scheduler: BackgroundScheduler, settings: Settings) -> None:
+    """The classification step every `[classify] interval` seconds, when enabled."""
+    existing = scheduler.get_job(CLASSIFY_JOB_ID)
+    if not settings.classify.enabled:
+        if existing is not None:
+            scheduler.remove_job(CLASSIFY_JOB_ID)
+        return
+    interval = timedelta(seconds=settings.classify.interval)
+    unchanged = (
+        existing is not None
+        and isinstance(existing.trigger, IntervalTrigger)
+        and existing.trigger.interval == interval
+    )
+    scheduler.add_job(
+        CLASSIFY_JOB,
+        trigger=IntervalTrigger(seconds=settings.classify.interval, timezone="UTC"),
+        id=CLASSIFY_JOB_ID,
+        name="classify mentions",
+        replace_existing=True,
+        next_run_time=existing.next_run_time if unchanged and existing else utcnow(),
+    )
 
 
 def _on_problem(event: JobExecutionEvent) -> None:

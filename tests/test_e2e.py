@@ -185,7 +185,9 @@ def write_service_settings(
         f'[database]\nurl = "{database_url}"\n\n'
         f'[web]\nenabled = {"true" if web else "false"}\nhost = "127.0.0.1"\nport = {port}\n\n'
         "[http]\nbackoff = 0.05\nper_host_interval = 0\nread_timeout = 5\n\n"
-        '[log]\nformat = "json"\n\n' + sources,
+        '[log]\nformat = "json"\n\n'
+        # The classification step has its own tests; these runs need no models.
+        "[classify]\nenabled = false\n\n" + sources,
         encoding="utf-8",
     )
 

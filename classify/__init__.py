@@ -1,0 +1,1 @@
+"""Mention classification: language, sentiment, complaint, issue type, urgency, product."""

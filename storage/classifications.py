@@ -1,0 +1,312 @@
+"""Classifier output (labels, scores, embeddings) and labelled examples, read and written.
+
+Every function works inside the caller's session and transaction; writes are idempotent
+(one Classification and one MentionEmbedding per mention, replaced on reclassification).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import or_
+from sqlmodel import Session, col, func, select
+
+from storage.models import Classification, LabelledExample, Mention, MentionEmbedding
+from storage.types import utcnow
+
+TASKS = ("sentiment", "complaint", "issue", "urgency")
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class PendingMention:
+    """A mention waiting for labels: what the classifier needs and nothing more."""
+
+    id: int
+    title: str | None
+    text: str
+    lang: str | None
+    content_hash: str
+    duplicate_of_id: int | None
+
+
+@dataclass
+class LabelsRecord:
+    """One mention's labels as the classifier produced them, ready to store."""
+
+    mention_id: int
+    content_hash: str
+    model_version: str
+    language: str | None = None
+    language_score: float | None = None
+    sentiment: str | None = None
+    sentiment_scores: dict[str, float] = field(default_factory=dict)
+    complaint: bool | None = None
+    complaint_score: float | None = None
+    issues: list[str] = field(default_factory=list)
+    issue_scores: dict[str, float] = field(default_factory=dict)
+    urgency: list[str] = field(default_factory=list)
+    urgency_scores: dict[str, float] = field(default_factory=dict)
+    products: list[str] = field(default_factory=list)
+    unclassifiable_reason: str | None = None
+    truncated: bool = False
+    embedding: npt.NDArray[np.float32] | None = None
+
+
+_LABEL_FIELDS = (
+    "model_version",
+    "content_hash",
+    "language",
+    "language_score",
+    "sentiment",
+    "sentiment_scores",
+    "complaint",
+    "complaint_score",
+    "issues",
+    "issue_scores",
+    "urgency",
+    "urgency_scores",
+    "products",
+    "unclassifiable_reason",
+    "truncated",
+)
+
+
+def pending_mentions(
+    session: Session,
+    *,
+    model_version: str,
+    after_id: int = 0,
+    limit: int = 64,
+    since: datetime | None = None,
+    reclassify_before: datetime | None = None,
+) -> list[PendingMention]:
+    """Mentions without current labels, by ascending id (so originals come before copies).
+
+    Current labels are those of `model_version` for the mention's present text. With
+    `reclassify_before`, labels written before that instant count as missing too (a full
+    rerun that a crash can resume). Deleted mentions are skipped. Page with `after_id`.
+    """
+    stale = or_(
+        col(Classification.id).is_(None),
+        col(Classification.model_version) != model_version,
+        col(Classification.content_hash) != col(Mention.content_hash),
+    )
+    if reclassify_before is not None:
+        stale = or_(stale, col(Classification.classified_at) < reclassify_before)
+    query: Any = (
+        select(Mention)
+        .join(Classification, col(Classification.mention_id) == Mention.id, isouter=True)
+        .where(col(Mention.id) > after_id)
+        .where(col(Mention.deleted_at).is_(None))
+        .where(stale)
+    )
+    if since is not None:
+        query = query.where(func.coalesce(Mention.published_at, Mention.fetched_at) >= since)
+    rows = session.exec(query.order_by(col(Mention.id)).limit(limit)).all()
+    return [
+        PendingMention(
+            id=m.id or 0,
+            title=m.title,
+            text=m.text,
+            lang=m.lang,
+            content_hash=m.content_hash,
+            duplicate_of_id=m.duplicate_of_id,
+        )
+        for m in rows
+    ]
+
+
+def current_labels(session: Session, *, mention_ids: Iterable[int], model_version: str) -> set[int]:
+    """Which of `mention_ids` have labels from `model_version` (for any text)."""
+    ids = sorted(set(mention_ids))
+    found: set[int] = set()
+    for start in range(0, len(ids), _CHUNK):
+        found.update(
+            session.exec(
+                select(Classification.mention_id)
+                .where(col(Classification.mention_id).in_(ids[start : start + _CHUNK]))
+                .where(Classification.model_version == model_version)
+                .where(col(Classification.unclassifiable_reason).is_(None))
+            ).all()
+        )
+    return found
+
+
+def save_labels(session: Session, *, records: Sequence[LabelsRecord]) -> int:
+    """Insert or replace each mention's labels and embedding; returns how many were written."""
+    if not records:
+        return 0
+    ids = [r.mention_id for r in records]
+    existing = {
+        c.mention_id: c
+        for c in session.exec(
+            select(Classification).where(col(Classification.mention_id).in_(ids))
+        ).all()
+    }
+    vectors = {
+        e.mention_id: e
+        for e in session.exec(
+            select(MentionEmbedding).where(col(MentionEmbedding.mention_id).in_(ids))
+        ).all()
+    }
+    now = utcnow()
+    for record in records:
+        row = existing.get(record.mention_id) or Classification(
+            mention_id=record.mention_id,
+            model_version=record.model_version,
+            content_hash=record.content_hash,
+        )
+        for name in _LABEL_FIELDS:
+            setattr(row, name, getattr(record, name))
+        row.copied_from_id = None
+        row.classified_at = now
+        session.add(row)
+        stored = vectors.get(record.mention_id)
+        if record.embedding is None:
+            if stored is not None:
+                session.delete(stored)
+            continue
+        vector = np.ascontiguousarray(record.embedding, dtype="<f4")
+        if stored is None:
+            stored = MentionEmbedding(
+                mention_id=record.mention_id,
+                model_version=record.model_version,
+                dim=int(vector.shape[0]),
+                vector=vector.tobytes(),
+            )
+        stored.model_version = record.model_version
+        stored.dim = int(vector.shape[0])
+        stored.vector = vector.tobytes()
+        session.add(stored)
+    session.flush()
+    return len(records)
+
+
+def copy_labels(
+    session: Session, *, duplicates: Sequence[PendingMention], model_version: str
+) -> list[int]:
+    """Give near-duplicates their original's labels; returns the ids that were copied.
+
+    A duplicate whose original has no classified labels of `model_version` is left out
+    (and so stays pending, to be classified on its own).
+    """
+    wanted = [d for d in duplicates if d.duplicate_of_id is not None]
+    if not wanted:
+        return []
+    originals = {
+        c.mention_id: c
+        for c in session.exec(
+            select(Classification)
+            .where(col(Classification.mention_id).in_({d.duplicate_of_id for d in wanted}))
+            .where(Classification.model_version == model_version)
+            .where(col(Classification.unclassifiable_reason).is_(None))
+        ).all()
+    }
+    existing = {
+        c.mention_id: c
+        for c in session.exec(
+            select(Classification).where(col(Classification.mention_id).in_([d.id for d in wanted]))
+        ).all()
+    }
+    now = utcnow()
+    copied = []
+    for dup in wanted:
+        original = originals.get(dup.duplicate_of_id or 0)
+        if original is None:
+            continue
+        row = existing.get(dup.id) or Classification(
+            mention_id=dup.id, model_version=model_version, content_hash=dup.content_hash
+        )
+        for name in _LABEL_FIELDS:
+            setattr(row, name, getattr(original, name))
+        row.content_hash = dup.content_hash
+        row.copied_from_id = original.mention_id
+        row.classified_at = now
+        session.add(row)
+        copied.append(dup.id)
+    session.flush()
+    return copied
+
+
+def get_labels(session: Session, *, mention_id: int) -> Classification | None:
+    """The stored labels of one mention, if any."""
+    return session.exec(
+        select(Classification).where(Classification.mention_id == mention_id)
+    ).first()
+
+
+def get_embedding(
+    session: Session, *, mention_id: int
+) -> tuple[str, npt.NDArray[np.float32]] | None:
+    """(model version, vector) of a mention; a copied near-duplicate gives its original's."""
+    row = session.get(MentionEmbedding, mention_id)
+    if row is None:
+        labels = get_labels(session, mention_id=mention_id)
+        if labels is None or labels.copied_from_id is None:
+            return None
+        row = session.get(MentionEmbedding, labels.copied_from_id)
+        if row is None:
+            return None
+    vector = np.frombuffer(row.vector, dtype="<f4").astype(np.float32)
+    return row.model_version, vector
+
+
+def label_counts(session: Session, *, model_version: str) -> dict[str, int]:
+    """How many mentions have labels of `model_version`: classified, copied, unclassifiable."""
+    base = select(func.count()).select_from(Classification)
+    base = base.where(Classification.model_version == model_version)
+    copied = session.exec(base.where(col(Classification.copied_from_id).is_not(None))).one()
+    bad = session.exec(base.where(col(Classification.unclassifiable_reason).is_not(None))).one()
+    total = session.exec(base).one()
+    return {"classified": total - copied - bad, "copied": copied, "unclassifiable": bad}
+
+
+def add_labelled_example(
+    session: Session,
+    *,
+    text: str,
+    task: str,
+    label: dict[str, Any],
+    created_by: str,
+    lang: str | None = None,
+    mention_id: int | None = None,
+    note: str | None = None,
+) -> LabelledExample:
+    """Store a person's label for a text (e.g. a correction of the classifier)."""
+    if task not in TASKS:
+        raise ValueError(f"task {task!r}: expected one of {', '.join(TASKS)}")
+    example = LabelledExample(
+        text=text,
+        task=task,
+        label=label,
+        created_by=created_by,
+        lang=lang,
+        mention_id=mention_id,
+        note=note,
+    )
+    session.add(example)
+    session.flush()
+    return example
+
+
+def list_labelled_examples(
+    session: Session, *, task: str | None = None, since: datetime | None = None
+) -> list[LabelledExample]:
+    """Labelled examples, oldest first."""
+    query: Any = select(LabelledExample)
+    if task is not None:
+        query = query.where(LabelledExample.task == task)
+    if since is not None:
+        query = query.where(col(LabelledExample.created_at) >= since)
+    return list(session.exec(query.order_by(col(LabelledExample.id))).all())
+
+
+def get_mention(session: Session, *, mention_id: int) -> Mention | None:
+    """One stored mention by id."""
+    return session.get(Mention, mention_id)

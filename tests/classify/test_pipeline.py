@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import numpy as np
+
+from classify.pipeline import Classifier, ProductSpec, Text
+
+PRODUCTS = [ProductSpec(name="Acme Tab 10", aliases=["acme tablet"], skus=["AT-1000"])]
+
+
+def test_labels_on_clear_examples(classifier: Classifier) -> None:
+    texts = [
+        Text("I absolutely love my new Acme Tab 10, best purchase this year!"),
+        Text("Il mio Acme Tab 10 si è rotto dopo una settimana e l'assistenza non risponde"),
+        Text("I was charged twice for my order and still no refund. Cancelling my account."),
+        Text("The charger started smoking and there was a burning smell", lang="en"),
+    ]
+    out = classifier.classify(texts, products=PRODUCTS)
+    assert [o.language for o in out] == ["en", "it", "en", "en"]
+    assert out[0].sentiment == "positive"
+    assert "praise" in out[0].issues
+    assert out[1].sentiment == "negative"
+    assert out[1].complaint
+    assert "defect" in out[1].issues
+    assert out[0].products == ["Acme Tab 10"]
+    assert out[1].products == ["Acme Tab 10"]
+    assert "billing" in out[2].issues
+    assert "churn" in out[2].urgency
+    assert "safety" in out[3].urgency
+    for o in out:
+        assert o.unclassifiable_reason is None
+        assert abs(sum(o.sentiment_scores.values()) - 1.0) < 1e-4
+        assert o.complaint_score is not None
+        assert 0.0 <= o.complaint_score <= 1.0
+        assert set(o.issue_scores) == {
+            "defect",
+            "delivery",
+            "billing",
+            "service",
+            "question",
+            "praise",
+            "other",
+        }
+        assert o.embedding is not None
+        assert o.embedding.shape == (classifier.encoder.dim,)
+        assert abs(float(np.linalg.norm(o.embedding)) - 1.0) < 1e-3
+        assert o.model_version == classifier.model_version
+
+
+def test_bad_input_never_stops_the_batch(classifier: Classifier) -> None:
+    bad = [
+        "",
+        "   ",
+        "😡😡😡",
+        "https://t.co/abc https://example.com",
+        "x" * 100_000,
+        "Great product but la consegna è stata un disastro",
+        "control\x00chars\x1b[31m here",
+        "lone surrogate \ud800 inside",
+        None,
+        "ok",
+    ]
+    out = classifier.classify(bad)  # type: ignore[arg-type]
+    assert len(out) == len(bad)
+    reasons = [o.unclassifiable_reason for o in out]
+    assert reasons[0] == "empty"
+    assert reasons[1] == "empty"
+    assert reasons[3] == "only_urls"
+    assert reasons[8] == "not_text"
+    for i in (2, 4, 5, 6, 7, 9):
+        assert reasons[i] is None, (i, reasons[i])
+        assert out[i].sentiment in {"negative", "neutral", "positive"}
+    assert out[2].language == "und"
+    assert out[4].truncated
+    assert out[5].language in {"en", "it"}
+
+
+def test_empty_batch(classifier: Classifier) -> None:
+    assert classifier.classify([]) == []
