@@ -482,14 +482,23 @@ def _link_handles(
             linked += 1
             continue
         for author in authors:
-            if author.customer_id is None:
-                author.customer_id = customer.id
-                session.add(author)
-                linked += 1
-            elif author.customer_id != customer.id:
-                conflicts += 1
+            done, clash = _link(session, author, customer)
+            linked += done
+            conflicts += clash
     session.flush()
     return linked, conflicts
+
+
+def _link(session: Session, author: Author, customer: Customer) -> tuple[int, int]:
+    """Link an unlinked author; (1, 0) when linked, (0, 1) when already someone else's.
+
+    An author already linked to another customer is never moved: that is a conflict.
+    """
+    if author.customer_id is None:
+        author.customer_id = customer.id
+        session.add(author)
+        return 1, 0
+    return 0, int(author.customer_id != customer.id)
 
 
 def link_people(session: Session, *, customer_ids: Iterable[int] | None = None) -> tuple[int, int]:
@@ -514,12 +523,9 @@ def link_people(session: Session, *, customer_ids: Iterable[int] | None = None) 
         if ids is not None:
             scoped = scoped.where(col(Customer.id).in_(ids[start : start + _CHUNK]))
         for author, customer in session.exec(scoped).all():
-            if author.customer_id is None:
-                author.customer_id = customer.id
-                session.add(author)
-                linked += 1
-            elif author.customer_id != customer.id:
-                conflicts += 1
+            done, clash = _link(session, author, customer)
+            linked += done
+            conflicts += clash
     session.flush()
     return linked, conflicts
 

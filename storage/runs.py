@@ -82,14 +82,7 @@ def finish_run(
     run.warning = warning
     session.add(run)
     release_lease(session, run.source_id, owner=owner)
-    audit.record(
-        session,
-        actor="listener",
-        action="listener.run",
-        subject_type="source",
-        subject_id=run.source_id,
-        details=_run_details(run) | (counts.orders.as_dict() if orders else {}),
-    )
+    _audit(session, run, counts.orders.as_dict() if orders else {})
     return counts
 
 
@@ -100,13 +93,18 @@ def fail_run(session: Session, run: ListenerRun, *, owner: str, status: str, err
     run.error = error[:4000]
     session.add(run)
     release_lease(session, run.source_id, owner=owner)
+    _audit(session, run)
+
+
+def _audit(session: Session, run: ListenerRun, extra: dict[str, Any] | None = None) -> None:
+    """Every run, however it ended, leaves one `listener.run` audit event."""
     audit.record(
         session,
         actor="listener",
         action="listener.run",
         subject_type="source",
         subject_id=run.source_id,
-        details=_run_details(run),
+        details=_run_details(run) | (extra or {}),
     )
 
 
@@ -143,15 +141,7 @@ def close_interrupted_runs(session: Session) -> int:
             session.add(run)
             if source.lease_owner:
                 release_lease(session, source.id or 0, owner=source.lease_owner)
-            # Like a finished or failed run, an interrupted one leaves its audit row.
-            audit.record(
-                session,
-                actor="listener",
-                action="listener.run",
-                subject_type="source",
-                subject_id=run.source_id,
-                details=_run_details(run),
-            )
+            _audit(session, run)
             closed += 1
     return closed
 
