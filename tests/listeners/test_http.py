@@ -10,8 +10,6 @@ import gzip
 import itertools
 import socket
 import threading
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -29,7 +27,7 @@ from listeners.http import HostThrottle, HttpClient, retry_after_seconds
 from storage.models import ListenerRun, Mention, Source
 from storage.runs import source_health
 from tests.conftest import rss_source
-from tests.feedserver import FeedServer, Reply, Seen, feed_server
+from tests.feedserver import FeedServer, Reply
 
 HTTP = {"backoff": 0.05, "retries": 2, "per_host_interval": 0, "read_timeout": 2}
 SPACING_SLACK = 0.02
@@ -38,38 +36,6 @@ EMPTY_FEED = (
     b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Quiet</title>'
     b"<link>https://quiet.example/</link><description>nothing yet</description></channel></rss>"
 )
-
-
-class ScopedServer:
-    """One test's view of a module-wide FeedServer: its paths get a prefix of their own.
-
-    Sharing the server saves its shutdown (half a second, its poll interval) on every test.
-    """
-
-    def __init__(self, shared: FeedServer, prefix: str) -> None:
-        self.shared = shared
-        self.prefix = prefix
-
-    def route(self, path: str, *replies: Reply) -> str:
-        return self.shared.route(self.prefix + path, *replies)
-
-    def url(self, path: str) -> str:
-        return self.shared.url(self.prefix + path)
-
-    def hits(self, path: str) -> list[Seen]:
-        return self.shared.hits(self.prefix + path)
-
-
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[FeedServer]:
-    with feed_server() as running:
-        yield running
-
-
-@pytest.fixture
-def server(shared_server: FeedServer) -> ScopedServer:
-    """Replaces the conftest fixture of the same name for this module."""
-    return ScopedServer(shared_server, f"/t{uuid.uuid4().hex[:12]}")
 
 
 def setup(make_settings: Any, body: str, **http: Any) -> tuple[Settings, Engine]:
@@ -101,7 +67,7 @@ def stored_count(engine: Engine) -> int:
         return len(session.exec(select(Mention)).all())
 
 
-def gaps(server: ScopedServer, *paths: str) -> list[float]:
+def gaps(server: FeedServer, *paths: str) -> list[float]:
     """Seconds between successive requests the server received on these paths."""
     times = sorted(hit.at for path in paths for hit in server.hits(path))
     return [b - a for a, b in itertools.pairwise(times)]
@@ -110,7 +76,7 @@ def gaps(server: ScopedServer, *paths: str) -> list[float]:
 # --- retries, recorded as runs ---------------------------------------------------------------
 
 
-def test_5xx_then_200_succeeds_after_retries(make_settings: Any, server: ScopedServer) -> None:
+def test_5xx_then_200_succeeds_after_retries(make_settings: Any, server: FeedServer) -> None:
     url = server.route(
         "/feed", Reply(status=500), Reply(status=502), Reply(status=503), Reply.file(FEED)
     )
@@ -126,7 +92,7 @@ def test_5xx_then_200_succeeds_after_retries(make_settings: Any, server: ScopedS
 
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_persistent_5xx_fails_naming_the_status(
-    make_settings: Any, server: ScopedServer, status: int
+    make_settings: Any, server: FeedServer, status: int
 ) -> None:
     url = server.route("/feed", Reply(status=status))
     settings, engine = setup(make_settings, rss_source("news", url))
@@ -144,7 +110,7 @@ def test_persistent_5xx_fails_naming_the_status(
     assert stored_count(engine) == 0
 
 
-def test_read_timeout_is_retried_then_fails(make_settings: Any, server: ScopedServer) -> None:
+def test_read_timeout_is_retried_then_fails(make_settings: Any, server: FeedServer) -> None:
     url = server.route("/slow", Reply.file(FEED, delay=1.5))
     settings, engine = setup(make_settings, rss_source("news", url), read_timeout=0.3)
 
@@ -158,7 +124,7 @@ def test_read_timeout_is_retried_then_fails(make_settings: Any, server: ScopedSe
     assert stored_count(engine) == 0
 
 
-def test_read_timeout_then_success(make_settings: Any, server: ScopedServer) -> None:
+def test_read_timeout_then_success(make_settings: Any, server: FeedServer) -> None:
     url = server.route("/slow", Reply.file(FEED, delay=1.0), Reply.file(FEED))
     settings, engine = setup(make_settings, rss_source("news", url), read_timeout=0.3)
 
@@ -170,7 +136,7 @@ def test_read_timeout_then_success(make_settings: Any, server: ScopedServer) -> 
 
 
 def test_retry_after_beyond_the_limit_fails_without_waiting(
-    make_settings: Any, server: ScopedServer
+    make_settings: Any, server: FeedServer
 ) -> None:
     url = server.route("/feed", Reply(status=429, headers={"Retry-After": "3600"}))
     settings, engine = setup(make_settings, rss_source("news", url), max_retry_after=30)
@@ -185,7 +151,7 @@ def test_retry_after_beyond_the_limit_fails_without_waiting(
     assert last_run(engine).status == "failed"
 
 
-def test_403_is_blocked_not_failed_and_not_empty(make_settings: Any, server: ScopedServer) -> None:
+def test_403_is_blocked_not_failed_and_not_empty(make_settings: Any, server: FeedServer) -> None:
     refused = server.route("/refused", Reply(status=403, body=b"Forbidden"))
     quiet = server.route("/quiet", Reply(body=EMPTY_FEED))
     settings, engine = setup(
@@ -208,7 +174,7 @@ def test_403_is_blocked_not_failed_and_not_empty(make_settings: Any, server: Sco
     assert health["quiet"].working == "working"
 
 
-def test_per_host_interval_and_user_agent(make_settings: Any, server: ScopedServer) -> None:
+def test_per_host_interval_and_user_agent(make_settings: Any, server: FeedServer) -> None:
     first = server.route("/a", Reply.file(FEED))
     second = server.route("/b", Reply(body=EMPTY_FEED))
     agent = "ascolto-test/9.9 (+https://acme.example/listening)"
@@ -230,7 +196,7 @@ def test_per_host_interval_and_user_agent(make_settings: Any, server: ScopedServ
     )
 
 
-def test_huge_streamed_body_fails_the_run(make_settings: Any, server: ScopedServer) -> None:
+def test_huge_streamed_body_fails_the_run(make_settings: Any, server: FeedServer) -> None:
     url = server.route("/huge", Reply(stream_bytes=50_000_000))
     settings = make_settings(rss_source("news", url))  # http.max_bytes keeps its default
     assert settings.http.max_bytes == 10_000_000
@@ -248,7 +214,7 @@ def test_huge_streamed_body_fails_the_run(make_settings: Any, server: ScopedServ
 # --- the client on its own -------------------------------------------------------------------
 
 
-def test_retry_after_seconds_is_honoured(server: ScopedServer) -> None:
+def test_retry_after_seconds_is_honoured(server: FeedServer) -> None:
     url = server.route(
         "/limited", Reply(status=429, headers={"Retry-After": "1"}), Reply(body=b"ok")
     )
@@ -261,7 +227,7 @@ def test_retry_after_seconds_is_honoured(server: ScopedServer) -> None:
     assert gaps(server, "/limited")[0] >= 1.0 - SPACING_SLACK
 
 
-def test_retry_after_http_date_is_honoured(server: ScopedServer) -> None:
+def test_retry_after_http_date_is_honoured(server: FeedServer) -> None:
     # HTTP dates have whole seconds: "now + 2 s" asks for a wait between 1 and 2 seconds.
     when = format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
     url = server.route(
@@ -274,7 +240,7 @@ def test_retry_after_http_date_is_honoured(server: ScopedServer) -> None:
     assert gaps(server, "/limited")[0] >= 0.9
 
 
-def test_503_with_a_long_retry_after_is_rate_limited(server: ScopedServer) -> None:
+def test_503_with_a_long_retry_after_is_rate_limited(server: FeedServer) -> None:
     url = server.route("/limited", Reply(status=503, headers={"Retry-After": "600"}))
     http, _ = client(max_retry_after=300)
 
@@ -286,7 +252,7 @@ def test_503_with_a_long_retry_after_is_rate_limited(server: ScopedServer) -> No
     assert len(server.hits("/limited")) == 1
 
 
-def test_still_rate_limited_after_every_retry(server: ScopedServer) -> None:
+def test_still_rate_limited_after_every_retry(server: FeedServer) -> None:
     url = server.route("/limited", Reply(status=429, headers={"Retry-After": "0"}))
     http, _ = client()
 
@@ -317,7 +283,7 @@ def test_retry_after_date_in_the_future() -> None:
     assert 590 <= seconds <= 600
 
 
-def test_content_length_above_the_cap_is_refused_up_front(server: ScopedServer) -> None:
+def test_content_length_above_the_cap_is_refused_up_front(server: FeedServer) -> None:
     url = server.route("/feed", Reply.file(FEED))
     http, received = client(max_bytes=1000)
 
@@ -328,7 +294,7 @@ def test_content_length_above_the_cap_is_refused_up_front(server: ScopedServer) 
     assert received[0].raw.tell() == 0  # not a byte of the body was read
 
 
-def test_streamed_body_is_cut_at_the_cap(server: ScopedServer) -> None:
+def test_streamed_body_is_cut_at_the_cap(server: FeedServer) -> None:
     url = server.route("/huge", Reply(stream_bytes=50_000_000))
     http, received = client()  # max_bytes: the default 10 MB
 
@@ -339,7 +305,7 @@ def test_streamed_body_is_cut_at_the_cap(server: ScopedServer) -> None:
     assert received[0].raw.tell() <= 10_000_000 + 65_536  # stopped reading at the cap
 
 
-def test_trickling_body_is_cut_off(server: ScopedServer) -> None:
+def test_trickling_body_is_cut_off(server: FeedServer) -> None:
     body = b"<rss>" + b"x" * 20_000 + b"</rss>"  # at 64 bytes per 50 ms: 16 s to send
     url = server.route("/trickle", Reply(body=body, chunk_delay=0.05))
     # Each chunk arrives well within read_timeout; the whole-body deadline is
@@ -352,7 +318,7 @@ def test_trickling_body_is_cut_off(server: ScopedServer) -> None:
     assert 0 < received[0].raw.tell() < len(body) // 2
 
 
-def test_gzip_body_is_decoded(server: ScopedServer) -> None:
+def test_gzip_body_is_decoded(server: FeedServer) -> None:
     feed = b"<rss>" + "Perché €".encode() * 500 + b"</rss>"
     url = server.route("/gz", Reply(body=gzip.compress(feed), headers={"Content-Encoding": "gzip"}))
     http, _ = client()
@@ -371,7 +337,7 @@ def test_connection_refused_is_retried_then_unavailable() -> None:
     assert http.requests_made == 2
 
 
-def test_404_is_an_error_and_not_retried(server: ScopedServer) -> None:
+def test_404_is_an_error_and_not_retried(server: FeedServer) -> None:
     url = server.url("/missing")
     http, _ = client()
 
@@ -380,7 +346,7 @@ def test_404_is_an_error_and_not_retried(server: ScopedServer) -> None:
     assert len(server.hits("/missing")) == 1
 
 
-def test_stop_interrupts_a_retry_wait(server: ScopedServer) -> None:
+def test_stop_interrupts_a_retry_wait(server: FeedServer) -> None:
     url = server.route("/limited", Reply(status=429, headers={"Retry-After": "60"}))
     stop = threading.Event()
     http = HttpClient(HttpSettings(**HTTP), stop=stop, throttle=HostThrottle())

@@ -8,8 +8,6 @@ import re
 import subprocess
 import sys
 import unicodedata
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,42 +25,10 @@ from listeners.rss import RssListener, RssOptions
 from listeners.text import clean_text, html_to_text
 from storage.models import Author, ListenerRun, Mention, Source
 from tests.conftest import rss_source
-from tests.feedserver import FeedServer, Reply, Seen, feed_server
+from tests.feedserver import FeedServer, Reply
 
 HTTP = {"backoff": 0.05, "retries": 2, "per_host_interval": 0, "read_timeout": 2}
 ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]+);", re.IGNORECASE)
-
-
-class ScopedServer:
-    """One test's view of a module-wide FeedServer: its paths get a prefix of their own.
-
-    Sharing the server saves its shutdown (half a second, its poll interval) on every test.
-    """
-
-    def __init__(self, shared: FeedServer, prefix: str) -> None:
-        self.shared = shared
-        self.prefix = prefix
-
-    def route(self, path: str, *replies: Reply) -> str:
-        return self.shared.route(self.prefix + path, *replies)
-
-    def url(self, path: str) -> str:
-        return self.shared.url(self.prefix + path)
-
-    def hits(self, path: str) -> list[Seen]:
-        return self.shared.hits(self.prefix + path)
-
-
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[FeedServer]:
-    with feed_server() as running:
-        yield running
-
-
-@pytest.fixture
-def server(shared_server: FeedServer) -> ScopedServer:
-    """Replaces the conftest fixture of the same name for this module."""
-    return ScopedServer(shared_server, f"/t{uuid.uuid4().hex[:12]}")
 
 
 def setup(make_settings: Any, body: str, **http: Any) -> tuple[Settings, Engine]:
@@ -133,7 +99,7 @@ def rss(*items: str) -> bytes:
 # --- every recorded fixture ------------------------------------------------------------------
 
 
-def test_google_news_rss2_brand_feed(make_settings: Any, server: ScopedServer) -> None:
+def test_google_news_rss2_brand_feed(make_settings: Any, server: FeedServer) -> None:
     url = server.route("/rss/search", Reply.file("rss/rss2_brand_news.xml"))
     settings, engine = setup(make_settings, rss_source("news", url))
 
@@ -169,7 +135,7 @@ def test_google_news_rss2_brand_feed(make_settings: Any, server: ScopedServer) -
         assert mention.edited_at is None
 
 
-def test_phpbb_atom_forum_then_edit(make_settings: Any, server: ScopedServer) -> None:
+def test_phpbb_atom_forum_then_edit(make_settings: Any, server: FeedServer) -> None:
     url = server.route(
         "/app.php/feed/forum/12",
         Reply.file("rss/atom_forum.xml", content_type="application/atom+xml; charset=UTF-8"),
@@ -227,7 +193,7 @@ def test_phpbb_atom_forum_then_edit(make_settings: Any, server: ScopedServer) ->
     assert (third.new, third.updated) == (0, 0)
 
 
-def test_feed_without_dates_falls_back_to_links(make_settings: Any, server: ScopedServer) -> None:
+def test_feed_without_dates_falls_back_to_links(make_settings: Any, server: FeedServer) -> None:
     url = server.route("/feed", Reply.file("rss/rss2_no_dates.xml"))
     settings, engine = setup(make_settings, rss_source("news", url))
 
@@ -256,7 +222,7 @@ def test_feed_without_dates_falls_back_to_links(make_settings: Any, server: Scop
 
 
 def test_entry_without_guid_or_link_gets_a_stable_hash(
-    make_settings: Any, server: ScopedServer
+    make_settings: Any, server: FeedServer
 ) -> None:
     url = server.route(
         "/feed",
@@ -279,7 +245,7 @@ def test_entry_without_guid_or_link_gets_a_stable_hash(
     assert all(re.fullmatch(r"sha1:[0-9a-f]{40}", i) for i in ids), ids
 
 
-def test_entities_cdata_and_scripts(make_settings: Any, server: ScopedServer) -> None:
+def test_entities_cdata_and_scripts(make_settings: Any, server: FeedServer) -> None:
     url = server.route("/feed/", Reply.file("rss/rss2_entities_cdata.xml"))
     settings, engine = setup(make_settings, rss_source("news", url))
 
@@ -313,7 +279,7 @@ def test_entities_cdata_and_scripts(make_settings: Any, server: ScopedServer) ->
     )
 
 
-def test_markup_escaped_twice_is_stripped_too(server: ScopedServer) -> None:
+def test_markup_escaped_twice_is_stripped_too(server: FeedServer) -> None:
     hostile = (
         "<guid>x1</guid><title>Acme &amp;amp;lt;b&amp;amp;gt;Tab&amp;amp;lt;/b&amp;amp;gt;</title>"
         "<description>Acme Tab 3 &amp;amp;lt;script&amp;amp;gt;alert(1)&amp;amp;lt;/script"
@@ -329,7 +295,7 @@ def test_markup_escaped_twice_is_stripped_too(server: ScopedServer) -> None:
     assert_plain(stored.text)
 
 
-def test_latin1_feed(make_settings: Any, server: ScopedServer) -> None:
+def test_latin1_feed(make_settings: Any, server: FeedServer) -> None:
     # No charset in Content-Type: the ISO-8859-1 prolog has to be honoured.
     url = server.route(
         "/rss.php", Reply.file("rss/rss2_latin1.xml", content_type="application/rss+xml")
@@ -355,7 +321,7 @@ def test_latin1_feed(make_settings: Any, server: ScopedServer) -> None:
         assert_plain(mention.title)
 
 
-def test_utf8_declared_windows1252_feed(make_settings: Any, server: ScopedServer) -> None:
+def test_utf8_declared_windows1252_feed(make_settings: Any, server: FeedServer) -> None:
     url = server.route("/feed", Reply.file("rss/rss2_wrong_charset.xml"))
     settings, engine = setup(make_settings, rss_source("news", url))
 
@@ -381,7 +347,7 @@ def test_utf8_declared_windows1252_feed(make_settings: Any, server: ScopedServer
         assert_plain(mention.text)
 
 
-def test_duplicates_within_a_feed(make_settings: Any, server: ScopedServer) -> None:
+def test_duplicates_within_a_feed(make_settings: Any, server: FeedServer) -> None:
     url = server.route("/tag/acme/feed.xml", Reply.file("rss/rss2_duplicates.xml"))
     settings, engine = setup(make_settings, rss_source("news", url))
 
@@ -420,7 +386,7 @@ def test_duplicates_within_a_feed(make_settings: Any, server: ScopedServer) -> N
     ],
 )
 def test_keyword_filter_from_settings(
-    make_settings: Any, server: ScopedServer, fixture: str, keywords: list[str], kept: int
+    make_settings: Any, server: FeedServer, fixture: str, keywords: list[str], kept: int
 ) -> None:
     url = server.route("/feed", Reply.file(f"rss/{fixture}"))
     settings, engine = setup(make_settings, rss_source("news", url, keywords=keywords))
@@ -443,7 +409,7 @@ def test_keyword_filter_from_settings(
     ("keywords", "kept"),
     [(["acme buds"], 2), (["Perche"], 2), (["PERCHÉ", "bundle"], 3), (["perch"], 0)],
 )
-def test_keyword_filter_in_fetch(server: ScopedServer, keywords: list[str], kept: int) -> None:
+def test_keyword_filter_in_fetch(server: FeedServer, keywords: list[str], kept: int) -> None:
     url = server.route("/feed", Reply.file("rss/rss2_entities_cdata.xml"))
 
     batch = listener(url, keywords=keywords).fetch(None)
@@ -454,7 +420,7 @@ def test_keyword_filter_in_fetch(server: ScopedServer, keywords: list[str], kept
 # --- conditional GET -------------------------------------------------------------------------
 
 
-def test_etag_and_last_modified_round_trip(make_settings: Any, server: ScopedServer) -> None:
+def test_etag_and_last_modified_round_trip(make_settings: Any, server: FeedServer) -> None:
     stamp = "Tue, 24 Nov 2026 09:12:07 GMT"
     url = server.route(
         "/feed", Reply.file("rss/rss2_brand_news.xml", etag='"v1-acme"', last_modified=stamp)
@@ -481,7 +447,7 @@ def test_etag_and_last_modified_round_trip(make_settings: Any, server: ScopedSer
     assert stored_runs[-1].cursor == {"etag": '"v1-acme"', "last_modified": stamp}
 
 
-def test_last_modified_alone(server: ScopedServer) -> None:
+def test_last_modified_alone(server: FeedServer) -> None:
     stamp = "Mon, 23 Nov 2026 18:00:00 GMT"
     url = server.route("/feed", Reply.file("rss/rss2_duplicates.xml", last_modified=stamp))
     feed = listener(url)
@@ -496,7 +462,7 @@ def test_last_modified_alone(server: ScopedServer) -> None:
     assert "If-None-Match" not in hit.headers
 
 
-def test_a_failed_run_keeps_the_cursor(make_settings: Any, server: ScopedServer) -> None:
+def test_a_failed_run_keeps_the_cursor(make_settings: Any, server: FeedServer) -> None:
     url = server.route(
         "/feed",
         Reply.file("rss/rss2_brand_news.xml", etag='"v1"'),
@@ -530,7 +496,7 @@ def test_a_failed_run_keeps_the_cursor(make_settings: Any, server: ScopedServer)
     ids=["broken", "soft-404", "404", "empty"],
 )
 def test_bad_document_fails_and_keeps_what_was_stored(
-    make_settings: Any, server: ScopedServer, reply: Reply, reason: str
+    make_settings: Any, server: FeedServer, reply: Reply, reason: str
 ) -> None:
     url = server.route("/feed", Reply.file("rss/rss2_brand_news.xml"), reply)
     settings, engine = setup(make_settings, rss_source("news", url))
@@ -551,7 +517,7 @@ def test_bad_document_fails_and_keeps_what_was_stored(
 
 
 def test_complete_but_not_well_formed_feed_is_kept_with_a_warning(
-    make_settings: Any, server: ScopedServer
+    make_settings: Any, server: FeedServer
 ) -> None:
     # A bare "&" is a common publisher mistake; the document is otherwise whole.
     body = rss("<guid>amp-1</guid><title>Acme & friends</title><description>Acme</description>")
@@ -568,7 +534,7 @@ def test_complete_but_not_well_formed_feed_is_kept_with_a_warning(
 
 
 def test_one_failing_source_does_not_stop_the_others(
-    tmp_path: Path, database_url: str, server: ScopedServer
+    tmp_path: Path, database_url: str, server: FeedServer
 ) -> None:
     bad = server.route("/bad", Reply(status=503))
     good = server.route("/good", Reply.file("rss/rss2_brand_news.xml"))
@@ -608,7 +574,7 @@ def test_one_failing_source_does_not_stop_the_others(
 
 def test_authorization_from_the_environment_is_sent_and_never_logged(
     make_settings: Any,
-    server: ScopedServer,
+    server: FeedServer,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -637,7 +603,7 @@ def test_authorization_from_the_environment_is_sent_and_never_logged(
 
 
 def test_no_authorization_when_the_variable_is_unset(
-    server: ScopedServer, monkeypatch: pytest.MonkeyPatch
+    server: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ACME_FEED_AUTH", raising=False)
     url = server.route("/private", Reply.file("rss/rss2_duplicates.xml"))
