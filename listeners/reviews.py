@@ -22,7 +22,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ascolto.settings import HttpSettings
 from listeners.base import Batch, HttpUrl, Listener, SourceOptions
-from listeners.crawl.extract import check_selector
+from listeners.crawl.extract import check_selector, review_time
 from listeners.crawl.runner import CrawlOutput, run_crawl
 from listeners.errors import ListenError, SourceBlocked, SourceUnavailable
 from listeners.keywords import KeywordFilter
@@ -310,7 +310,7 @@ class _Result:
             if not external_id or external_id in seen_now:
                 continue
             seen_now.append(external_id)
-            published = _when(review.get("published"))
+            published = review_time(review.get("published"))
             if published is not None and (start not in newest or published > newest[start]):
                 newest[start] = published
             if external_id in known:
@@ -329,7 +329,7 @@ class _Result:
                     new_marks[url] = old
                 continue
             mark = dict(old or {})
-            before = _when(mark.get("newest"))
+            before = review_time(mark.get("newest"))
             latest = newest.get(url)
             if latest is not None and (before is None or latest > before):
                 mark["newest"] = latest.isoformat()
@@ -398,22 +398,13 @@ def _to_mention(start: str, review: dict[str, Any]) -> NewMention:
         author_name=author,
         author_url=review.get("author_url"),
         author_platform=platform if author else None,
-        published_at=_when(review.get("published")),
-        updated_at=_when(review.get("modified")),
+        published_at=review_time(review.get("published")),
+        updated_at=review_time(review.get("modified")),
         kind="review",
         lang=review.get("lang") or None,
         rating=float(rating) if isinstance(rating, int | float) else None,
         extra={k: v for k, v in extra.items() if v is not None},
     )
-
-
-def _when(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 def _int(value: Any) -> int:

@@ -510,3 +510,13 @@ def parse_date(value: str | None) -> datetime | None:
 def to_json_line(value: Any) -> str:
     """One line of the child's output protocol."""
     return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def review_time(value: Any) -> datetime | None:
+    """A review date as the spider reports it (ISO 8601 text), or None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None

@@ -25,7 +25,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from listeners.crawl.extract import extract_page
+from listeners.crawl.extract import extract_page, review_time
 
 
 class ReviewSpider(scrapy.Spider):
@@ -43,7 +43,7 @@ class ReviewSpider(scrapy.Spider):
         self.stop_at_seen = bool(config.get("stop_at_seen", True))
         self.seen = set(config.get("seen") or [])
         self.newest: dict[str, datetime | None] = {
-            url: _when(mark.get("newest")) if isinstance(mark, dict) else None
+            url: review_time(mark.get("newest")) if isinstance(mark, dict) else None
             for url, mark in (config.get("marks") or {}).items()
         }
 
@@ -116,7 +116,7 @@ class ReviewSpider(scrapy.Spider):
         if review["external_id"] in self.seen:
             return True
         newest = self.newest.get(start)
-        published = _when(review.get("published"))
+        published = review_time(review.get("published"))
         return newest is not None and published is not None and published < newest
 
     def failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
@@ -141,12 +141,3 @@ class ReviewSpider(scrapy.Spider):
             "refused": refused,
             "reason": reason,
         }
-
-
-def _when(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
