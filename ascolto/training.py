@@ -18,7 +18,11 @@ if TYPE_CHECKING:
 
 
 def seed_examples(examples: list[LabelledExample]) -> list[SeedExample]:
-    """Stored labelled examples in the library's correction format (always training data)."""
+    """Stored labelled examples in the library's correction format (always training data).
+
+    Each row labels one task; the other tasks stay `None` (not labelled), so an issue
+    correction never teaches the urgency head that the post is not urgent.
+    """
     from classify.datasets import SeedExample
 
     out = []
@@ -30,8 +34,8 @@ def seed_examples(examples: list[LabelledExample]) -> list[SeedExample]:
             SeedExample(
                 text=ex.text,
                 lang=ex.lang or "und",
-                issues=list(label.get("issues", [])) if ex.task == "issue" else [],
-                urgency=list(label.get("urgency", [])) if ex.task == "urgency" else [],
+                issues=list(label.get("issues", [])) if ex.task == "issue" else None,
+                urgency=list(label.get("urgency", [])) if ex.task == "urgency" else None,
                 split="train",
                 sentiment=str(sentiment) if sentiment is not None else None,
                 complaint=bool(complaint) if complaint is not None else None,
@@ -68,7 +72,11 @@ def train_heads(
         version = build_encoder(c.encoder, c.model, c.threads).version
         out_dir = default_out_dir(version)
     options = TrainOptions(
-        encoder=c.encoder, model=c.model, tweeteval_limit=tweeteval_limit, threads=c.threads
+        encoder=c.encoder,
+        model=c.model,
+        tweeteval_limit=tweeteval_limit,
+        threads=c.threads,
+        cache_dir=c.cache_dir,
     )
     card = train_all(datasets, extras, out_dir, seed, options)
     return card, out_dir.resolve()

@@ -3,7 +3,7 @@
     python benchmarks/classify.py --datasets /work/shared/datasets
 
 Prints a table and writes benchmarks/results/classify.json. This is the only place that
-reads test splits. Embeddings are cached (ASCOLTO_CLASSIFY_CACHE or --cache-dir), so a
+reads test splits. Embeddings are cached (ASCOLTO_CLASSIFY_CACHE_DIR or --cache-dir), so a
 rerun costs minutes, not the ~25 min of a cold e5 pass over 19k texts.
 """
 

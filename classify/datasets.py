@@ -95,12 +95,17 @@ def complaints(datasets_dir: Path) -> Split:
 
 @dataclass(slots=True)
 class SeedExample:
-    """One labelled post of the issue/urgency seed set (or an agent's correction)."""
+    """One labelled post of the issue/urgency seed set (or an agent's correction).
+
+    A label that is `None` was not given: the example says nothing about that task, and
+    the head for it does not learn from the example (an empty `urgency` list, instead,
+    says "not urgent").
+    """
 
     text: str
     lang: str
-    issues: list[str]
-    urgency: list[str]
+    issues: list[str] | None
+    urgency: list[str] | None
     split: str = "train"
     sentiment: str | None = None
     complaint: bool | None = None
@@ -111,7 +116,7 @@ def read_seed(path: Path, require_issues: bool = True) -> list[SeedExample]:
     """Read labelled examples from JSON lines; unknown labels are an error, never dropped.
 
     Corrections from agents use the same format and may carry only some labels
-    (`issues`, `urgency`, `sentiment`, `complaint`).
+    (`issues`, `urgency`, `sentiment`, `complaint`); a missing key means "not labelled".
     """
     out = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -121,18 +126,41 @@ def read_seed(path: Path, require_issues: bool = True) -> list[SeedExample]:
         ex = SeedExample(
             text=row["text"],
             lang=row.get("lang", "und"),
-            issues=list(row.get("issues", [])),
-            urgency=list(row.get("urgency", [])),
+            issues=_label_list(row, "issues"),
+            urgency=_label_list(row, "urgency"),
             split=row.get("split", "train"),
             sentiment=row.get("sentiment"),
             complaint=row.get("complaint"),
             pair=row.get("pair"),
         )
-        bad = [i for i in ex.issues if i not in ISSUE_TYPES]
-        bad += [u for u in ex.urgency if u not in URGENCY_TYPES]
+        bad = [i for i in ex.issues or [] if i not in ISSUE_TYPES]
+        bad += [u for u in ex.urgency or [] if u not in URGENCY_TYPES]
         if ex.sentiment is not None and ex.sentiment not in SENTIMENT_LABELS:
             bad.append(ex.sentiment)
         if bad or (require_issues and not ex.issues):
             raise ValueError(f"{path}:{n}: unknown or missing labels {bad or ex.issues}")
         out.append(ex)
     return out
+
+
+def carries(example: SeedExample, task: str) -> bool:
+    """Whether `example` labels `task`: a head learns only from examples that do."""
+    if task == "sentiment":
+        return example.sentiment is not None
+    if task == "complaint":
+        return example.complaint is not None
+    if task == "issues":
+        return bool(example.issues)
+    if task == "urgency":
+        return example.urgency is not None
+    raise ValueError(f"unknown task {task!r}")
+
+
+def _label_list(row: dict[str, object], key: str) -> list[str] | None:
+    """A row's labels for one task; `None` when the row does not label that task."""
+    value = row.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ValueError(f"{key!r} must be a list of labels, got {value!r}")
+    return [str(v) for v in value]

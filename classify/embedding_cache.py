@@ -15,8 +15,8 @@ CHUNK = 2000
 
 
 def default_cache_dir() -> Path:
-    """`ASCOLTO_CLASSIFY_CACHE`, else the user's cache directory."""
-    env = os.environ.get("ASCOLTO_CLASSIFY_CACHE")
+    """`ASCOLTO_CLASSIFY_CACHE_DIR` (as `[classify] cache_dir`), else the user's cache."""
+    env = os.environ.get("ASCOLTO_CLASSIFY_CACHE_DIR")
     if env:
         return Path(env)
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ascolto" / "classify"

@@ -27,6 +27,7 @@ from classify.datasets import (
     SENTIMENT_LABELS,
     URGENCY_TYPES,
     SeedExample,
+    carries,
     complaints,
     prepare,
     read_seed,
@@ -218,7 +219,7 @@ def train_all(
     splits = sentiment_splits(datasets_dir)
     te = splits["tweeteval_train"]
     limit = opts.tweeteval_limit or len(te.texts)
-    extra_sent = [ex for ex in extras if ex.sentiment]
+    extra_sent = [ex for ex in extras if carries(ex, "sentiment")]
     tr_sources = [te.texts[:limit], splits["it_train"].texts, prepare([e.text for e in extra_sent])]
     y_tr = np.array(
         te.labels[:limit]
@@ -247,7 +248,7 @@ def train_all(
 
     # Complaint: the paper's English tweets, plus corrections with a complaint label.
     comp = complaints(datasets_dir)
-    extra_comp = [ex for ex in extras if ex.complaint is not None]
+    extra_comp = [ex for ex in extras if carries(ex, "complaint")]
     x_c = np.concatenate(
         [
             _embed(encoder, comp.texts, cache),
@@ -259,18 +260,19 @@ def train_all(
         x_c, y_c, ["complaint"], COMPLAINT_C, seed, "complaint"
     )
 
-    # Issue types and urgency: the seed set's train split plus corrections.
-    labelled = seed_train + [ex for ex in extras if ex.issues or ex.urgency]
+    # Issue types and urgency: the seed set's train split plus corrections; each head
+    # learns only from the examples that label its task.
+    labelled = seed_train + [ex for ex in extras if carries(ex, "issues") or carries(ex, "urgency")]
     x_s = np.concatenate(
         [
             _embed(encoder, prepare([ex.text for ex in seed_train]), cache),
             _embed(encoder, prepare([ex.text for ex in labelled[len(seed_train) :]]), cache),
         ]
     )
-    with_issues = np.array([bool(ex.issues) for ex in labelled])
-    y_i = _multi_hot([ex.issues for ex in labelled], ISSUE_TYPES)
     # A post and its translation share a group, so they never straddle a CV split.
     groups = np.array([ex.pair or f"row-{i}" for i, ex in enumerate(labelled)])
+    with_issues = np.array([carries(ex, "issues") for ex in labelled])
+    y_i = _multi_hot([ex.issues or [] for ex in labelled], ISSUE_TYPES)
     issues, issues_card = train_binary(
         x_s[with_issues],
         y_i[with_issues],
@@ -280,9 +282,16 @@ def train_all(
         "issues",
         groups=list(groups[with_issues]),
     )
-    y_u = _multi_hot([ex.urgency for ex in labelled], URGENCY_TYPES)
+    with_urgency = np.array([carries(ex, "urgency") for ex in labelled])
+    y_u = _multi_hot([ex.urgency or [] for ex in labelled], URGENCY_TYPES)
     urgency, urgency_card = train_binary(
-        x_s, y_u, URGENCY_TYPES, SEED_C, seed, "urgency", groups=list(groups)
+        x_s[with_urgency],
+        y_u[with_urgency],
+        URGENCY_TYPES,
+        SEED_C,
+        seed,
+        "urgency",
+        groups=list(groups[with_urgency]),
     )
 
     out.mkdir(parents=True, exist_ok=True)

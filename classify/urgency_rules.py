@@ -57,7 +57,9 @@ _RULES: dict[str, list[str]] = {
     "legal": [
         r"\blawyers?\b",
         r"\battorneys?\b",
-        r"\bsu(?:e|ing)\b",
+        r"\bsuing\b",
+        r"\bsue (?:you|u|them|your|the|this|for)\b",
+        r"\b(?:will|gonna|going to|to|should|could|and) sue\b",
         r"\blawsuit\b",
         r"\bclass action\b",
         r"\blegal action\b",
@@ -88,7 +90,7 @@ _RULES: dict[str, list[str]] = {
         r"\bmoving to\b",
         r"\bgoing back to\b",
         r"\bnever (?:buy|buying|order|ordering) (?:from )?\w* ?again\b",
-        r"\blast order\b",
+        r"\b(?:this|that) (?:is|was|will be) (?:my|our|the) last order\b",
         r"\bclosing my account\b",
         r"\bdone with you\b",
         r"\bleaving (?:you|for)\b",
@@ -100,7 +102,7 @@ _RULES: dict[str, list[str]] = {
         r"\bmai piu\b",
         r"\bchiudo il conto\b",
         r"\btorno su\b",
-        r"\bultimo ordine\b",
+        r"\b(?:e|sara|era) (?:il mio |l'|l )?ultimo ordine\b",
         r"\bvado (?:da|con)\b",
     ],
     "press": [
@@ -109,27 +111,60 @@ _RULES: dict[str, list[str]] = {
         r"\bmy (?:blog|column|channel|podcast)\b",
         r"\bour (?:readers|column|newsroom)\b",
         r"\b\d+k (?:followers|subscribers|readers)\b",
-        r"\bsubscribers\b",
-        r"\bfollowers\b",
+        r"\b(?:my|our|\d[\d,.]*k?) (?:subscribers|followers|readers)\b",
         r"\bgoing viral\b",
         r"\bgiornalist[ae]\b",
         r"\bredazione\b",
         r"\brubrica\b",
-        r"\bil mio blog\b",
+        r"\b(?:il|sul|nel) mio (?:blog|canale|podcast)\b",
         r"\bmiei \d+\w* (?:follower|iscritti|lettori)\b",
-        r"\biscritti\b",
-        r"\blettori\b",
-        r"\bfollower\b",
-        r"\bstampa\b",
-        r"\bun articolo\b",
+        r"\b(?:miei|nostri|\d[\d.]*(?:k|mila)?) (?:follower|iscritti|lettori)\b",
+        r"\b(?:alla|sulla|dalla|ufficio|comunicato) stampa\b",
+        r"\b(?:scrivo|scrivero|scrivere|pubblico|pubblichero) un articolo\b",
     ],
 }
 
+# Figures of speech and everyday phrases that contain a keyword but are not urgent; they
+# are blanked out before the rules run ("killer feature", "noise cancelling", "tennis court").
+_FIGURATIVE = re.compile(
+    "|".join(
+        [
+            r"\b(?:you re|youre|you are|he s|she s|we re|i m|im|team is|deal is|deals are"
+            r"|price is|prices are|sales are) (?:on )?fire\b",
+            r"\bfire (?:deal|sale|price)s?\b",
+            r"\bsmoking (?:hot|deal|price)s?\b",
+            r"\bholy smoke\b",
+            r"\bsmoke and mirrors\b",
+            r"\bsparks? joy\b",
+            r"\bspark plugs?\b",
+            r"\bflame ?wars?\b",
+            r"\bheart (?:is )?melt\w*",
+            r"\bmelt(?:s|ed|ing)? (?:my|in your|in the) (?:heart|mouth)\b",
+            r"\bmelting pot\b",
+            r"\bburn(?:ed|t|ing)? out\b",
+            r"\bgot burned\b",
+            r"\bburn(?:ed|t)? (?:a|the|my) (?:cd|dvd|disc)s?\b",
+            r"\b(?:mind|minds) (?:blown|exploded)\b",
+            r"\b(?:tennis|basketball|food|volleyball|padel) courts?\b",
+            r"\bnoise[ -]?cancell?(?:ing|ation|ed)\b",
+            r"\bmoving to (?:a|my|our|the) (?:new )?(?:house|home|flat|apartment|place|city"
+            r"|country|town|office)\b",
+            r"\bgoing back to (?:work|school|sleep|bed|normal|the office)\b",
+            r"\bsede legale\b",
+            r"\blegale rappresentante\b",
+            r"\brappresentante legale\b",
+            r"\bpasso a \w+(?:ar|er|ir)(?:e|lo|la|li|le|ne)\b",
+            r"\bvado (?:da|con) (?:mia|mio|mie|miei|un|una|lui|lei)\b",
+            r"\bmai piu senza\b",
+            r"\bsenza fumo\b",
+        ]
+    )
+)
 _COMPILED = {kind: re.compile("|".join(pats)) for kind, pats in _RULES.items()}
 URGENCY_KINDS = tuple(_RULES)
 
 
 def keyword_urgency(text: str) -> list[str]:
     """Urgency kinds whose keywords occur in `text` (case- and accent-insensitive)."""
-    folded = fold(text)
+    folded = _FIGURATIVE.sub(" ", fold(text))
     return [kind for kind, pattern in _COMPILED.items() if pattern.search(folded)]
