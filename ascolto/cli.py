@@ -21,7 +21,18 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ascolto import __version__
+from ascolto import (
+    __version__,
+    cli_campaigns,
+    cli_cases,
+    cli_defects,
+    cli_distributed,
+    cli_outbox,
+    cli_policy,
+    cli_queue,
+    cli_tokens,
+    cli_users,
+)
 from ascolto.errors import AscoltoError
 from ascolto.runner import RunReport
 from ascolto.settings import Settings, get_settings, load_settings, use_settings
@@ -39,6 +50,20 @@ config_app = typer.Typer(help="Settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 import_app = typer.Typer(help="Import data from files.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+app.add_typer(cli_users.app, name="users")
+app.add_typer(cli_users.app, name="user", hidden=True)
+app.add_typer(cli_tokens.app, name="tokens")
+app.add_typer(cli_queue.app, name="queue")
+app.add_typer(cli_policy.app, name="policy")
+app.add_typer(cli_defects.defects_app, name="defects")
+app.add_typer(cli_defects.defects_app, name="clusters", hidden=True)
+app.add_typer(cli_defects.alerts_app, name="alerts")
+app.add_typer(cli_outbox.app, name="outbox")
+app.add_typer(cli_campaigns.app, name="campaigns")
+app.add_typer(cli_cases.app, name="cases")
+app.command()(cli_distributed.worker)
+app.command()(cli_distributed.beat)
+app.command()(cli_distributed.bench)
 
 # Piped output is read by scripts and pagers, not an 80-column terminal: give tables room.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -283,7 +308,7 @@ def sources(
     from sqlmodel import Session
 
     from ascolto.database import prepare
-    from ascolto.web.app import health_json
+    from ascolto.web.sources import health_json
     from storage.runs import source_health
 
     settings = get_settings()
@@ -643,13 +668,19 @@ def evaluate(
     if not script.exists():
         err.print("[red]error:[/] the evaluation needs a source checkout (benchmarks/classify.py)")
         raise typer.Exit(2)
+    folder = datasets or _default_datasets()
+    if not folder.is_dir():
+        err.print(f"[red]error:[/] datasets folder {escape(str(folder))} does not exist")
+        raise typer.Exit(2)
     c = settings.classify
-    command = [sys.executable, str(script), "--datasets", str(datasets or _default_datasets())]
+    command = [sys.executable, str(script), "--datasets", str(folder)]
     command += ["--encoder", c.encoder, "--out", str(out_file)]
     if c.model:
         command += ["--model", c.model]
     if c.head_dir:
         command += ["--head-dir", str(c.head_dir)]
+    if c.cache_dir:
+        command += ["--cache-dir", str(c.cache_dir)]
     code = subprocess.run(command, check=False).returncode  # noqa: S603
     if code:
         raise typer.Exit(EXIT_FAILED)

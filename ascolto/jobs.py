@@ -37,7 +37,11 @@ def classify() -> None:
     if STOP.is_set():
         return
     settings = get_settings()
-    classify_pending(settings, engine_for(settings), stop=STOP)
+    report = classify_pending(settings, engine_for(settings), stop=STOP)
+    if report.done and settings.outreach.enabled:
+        draft_soon()
+    if report.classified + report.copied and settings.defects.enabled:
+        defects_soon()
 
 
 def classify_soon() -> None:
@@ -49,3 +53,111 @@ def classify_soon() -> None:
     for scheduler in SCHEDULER:
         with contextlib.suppress(JobLookupError):
             scheduler.modify_job(CLASSIFY_JOB_ID, next_run_time=utcnow())
+
+
+DELIVER_JOB_ID = "deliver"
+
+
+def deliver() -> None:
+    """Enqueue notifications of new alerts, then deliver the outbox's due messages."""
+    from ascolto.alerting import notify_alerts
+    from outreach.outbox import deliver_due
+
+    if STOP.is_set():
+        return
+    settings = get_settings()
+    engine = engine_for(settings)
+    try:
+        notify_alerts(settings, engine)
+    finally:
+        # A problem with alerts must not hold back replies waiting in the outbox.
+        deliver_due(settings, engine, stop=STOP)
+
+
+def deliver_soon() -> None:
+    """Move the scheduled delivery pass to now (a no-op without a scheduler), e.g. after
+    an alert was raised or a reply approved."""
+    from apscheduler.jobstores.base import JobLookupError
+
+    from storage.types import utcnow
+
+    for scheduler in SCHEDULER:
+        with contextlib.suppress(JobLookupError):
+            scheduler.modify_job(DELIVER_JOB_ID, next_run_time=utcnow())
+
+
+DRAFT_JOB_ID = "draft"
+
+
+def draft() -> None:
+    """Draft replies to the classified mentions that call for one and have no draft yet."""
+    from outreach.drafting import draft_pending
+
+    if STOP.is_set():
+        return
+    settings = get_settings()
+    draft_pending(settings, engine_for(settings), stop=STOP)
+
+
+def draft_soon() -> None:
+    """Move the scheduled drafting run to now (a no-op without a scheduler)."""
+    from apscheduler.jobstores.base import JobLookupError
+
+    from storage.types import utcnow
+
+    for scheduler in SCHEDULER:
+        with contextlib.suppress(JobLookupError):
+            scheduler.modify_job(DRAFT_JOB_ID, next_run_time=utcnow())
+
+
+DEFECTS_JOB_ID = "defects"
+
+
+def defects() -> None:
+    """Group the complaints classified since the last run into defect clusters; alert."""
+    from ascolto.defects import detect_defects
+
+    if STOP.is_set():
+        return
+    settings = get_settings()
+    report = detect_defects(settings, engine_for(settings), stop=STOP)
+    if report.alerts and settings.delivery.enabled:
+        deliver_soon()
+
+
+def defects_soon() -> None:
+    """Move the scheduled defect detection to now (a no-op without a scheduler)."""
+    from apscheduler.jobstores.base import JobLookupError
+
+    from storage.types import utcnow
+
+    for scheduler in SCHEDULER:
+        with contextlib.suppress(JobLookupError):
+            scheduler.modify_job(DEFECTS_JOB_ID, next_run_time=utcnow())
+
+
+CAMPAIGNS_JOB_ID = "campaigns"
+
+
+def campaigns() -> None:
+    """Plan post-purchase check-ins, send the due ones, and act on survey answers."""
+    from outreach.campaigns.job import run_campaigns
+
+    if STOP.is_set():
+        return
+    settings = get_settings()
+    run = run_campaigns(settings, engine_for(settings), stop=STOP)
+    if run.sent_total and settings.delivery.enabled:
+        deliver_soon()
+
+
+def campaigns_soon() -> None:
+    """Move the scheduled campaigns run to now (a no-op without a scheduler), e.g. after a
+    survey answer, so an unhappy customer's follow-up draft is not kept waiting."""
+    from apscheduler.jobstores.base import JobLookupError
+
+    from storage.types import utcnow
+
+    for scheduler in SCHEDULER:
+        with contextlib.suppress(JobLookupError):
+            scheduler.modify_job(CAMPAIGNS_JOB_ID, next_run_time=utcnow())

@@ -23,6 +23,16 @@ JOB_PREFIX = "listen:"
 LISTEN_JOB = "ascolto.jobs:listen"
 CLASSIFY_JOB = "ascolto.jobs:classify"
 CLASSIFY_JOB_ID = "classify"
+DELIVER_JOB = "ascolto.jobs:deliver"
+DELIVER_JOB_ID = "deliver"
+DRAFT_JOB = "ascolto.jobs:draft"
+DRAFT_JOB_ID = "draft"
+DEFECTS_JOB = "ascolto.jobs:defects"
+DEFECTS_JOB_ID = "defects"
+CAMPAIGNS_JOB = "ascolto.jobs:campaigns"
+CAMPAIGNS_JOB_ID = "campaigns"
+# Check-ins are due within send windows hours long: a pass every two minutes is on time.
+CAMPAIGNS_INTERVAL = 120
 
 
 class _Scheduler(BackgroundScheduler):  # type: ignore[misc]
@@ -46,6 +56,10 @@ def build_scheduler(
     """
     # Listener runs, plus one thread for the classification step.
     workers = max(1, min(8, len(settings.sources))) + int(settings.classify.enabled)
+    workers += int(settings.delivery.enabled)
+    workers += int(settings.outreach.enabled)
+    workers += int(settings.defects.enabled)
+    workers += int(campaigns_wanted(settings))
     store = SQLAlchemyJobStore(engine=engine) if persistent else MemoryJobStore()
     scheduler = _Scheduler(
         jobstores={"default": store},
@@ -97,6 +111,10 @@ def sync_jobs(scheduler: BackgroundScheduler, settings: Settings) -> None:
             next_run_time=next_run,
         )
     _sync_classify_job(scheduler, settings)
+    _sync_deliver_job(scheduler, settings)
+    _sync_draft_job(scheduler, settings)
+    _sync_defects_job(scheduler, settings)
+    _sync_campaigns_job(scheduler, settings)
 
 
 def _sync_classify_job(scheduler: BackgroundScheduler, settings: Settings) -> None:
@@ -119,6 +137,99 @@ def _sync_classify_job(scheduler: BackgroundScheduler, settings: Settings) -> No
         name="classify mentions",
         replace_existing=True,
         next_run_time=existing.next_run_time if unchanged and existing else utcnow(),
+    )
+
+
+def _sync_deliver_job(scheduler: BackgroundScheduler, settings: Settings) -> None:
+    """Alert notifications and the outbox every `[delivery] interval` seconds, when enabled."""
+    existing = scheduler.get_job(DELIVER_JOB_ID)
+    if not settings.delivery.enabled:
+        if existing is not None:
+            scheduler.remove_job(DELIVER_JOB_ID)
+        return
+    interval = timedelta(seconds=settings.delivery.interval)
+    unchanged = (
+        existing is not None
+        and isinstance(existing.trigger, IntervalTrigger)
+        and existing.trigger.interval == interval
+    )
+    scheduler.add_job(
+        DELIVER_JOB,
+        trigger=IntervalTrigger(seconds=settings.delivery.interval, timezone="UTC"),
+        id=DELIVER_JOB_ID,
+        name="deliver the outbox",
+        replace_existing=True,
+        next_run_time=existing.next_run_time if unchanged and existing else utcnow(),
+    )
+
+
+def _sync_draft_job(scheduler: BackgroundScheduler, settings: Settings) -> None:
+    """Drafting replies every `[outreach] interval` seconds, when enabled."""
+    existing = scheduler.get_job(DRAFT_JOB_ID)
+    if not settings.outreach.enabled:
+        if existing is not None:
+            scheduler.remove_job(DRAFT_JOB_ID)
+        return
+    interval = timedelta(seconds=settings.outreach.interval)
+    unchanged = (
+        existing is not None
+        and isinstance(existing.trigger, IntervalTrigger)
+        and existing.trigger.interval == interval
+    )
+    scheduler.add_job(
+        DRAFT_JOB,
+        trigger=IntervalTrigger(seconds=settings.outreach.interval, timezone="UTC"),
+        id=DRAFT_JOB_ID,
+        name="draft replies",
+        replace_existing=True,
+        next_run_time=existing.next_run_time if unchanged and existing else utcnow(),
+    )
+
+
+def _sync_defects_job(scheduler: BackgroundScheduler, settings: Settings) -> None:
+    """Defect detection every `[defects] interval` seconds, when enabled; it also runs
+    right after each classification run that stored labels."""
+    existing = scheduler.get_job(DEFECTS_JOB_ID)
+    if not settings.defects.enabled:
+        if existing is not None:
+            scheduler.remove_job(DEFECTS_JOB_ID)
+        return
+    interval = timedelta(seconds=settings.defects.interval)
+    unchanged = (
+        existing is not None
+        and isinstance(existing.trigger, IntervalTrigger)
+        and existing.trigger.interval == interval
+    )
+    scheduler.add_job(
+        DEFECTS_JOB,
+        trigger=IntervalTrigger(seconds=settings.defects.interval, timezone="UTC"),
+        id=DEFECTS_JOB_ID,
+        name="detect defect clusters",
+        replace_existing=True,
+        next_run_time=existing.next_run_time if unchanged and existing else utcnow(),
+    )
+
+
+def campaigns_wanted(settings: Settings) -> bool:
+    """Whether the campaigns step runs: campaigns in the settings file, or outreach or
+    delivery on, since campaigns saved in the web app live only in the database."""
+    return bool(settings.campaigns) or settings.outreach.enabled or settings.delivery.enabled
+
+
+def _sync_campaigns_job(scheduler: BackgroundScheduler, settings: Settings) -> None:
+    """The check-in campaigns every CAMPAIGNS_INTERVAL seconds, when `campaigns_wanted`."""
+    existing = scheduler.get_job(CAMPAIGNS_JOB_ID)
+    if not campaigns_wanted(settings):
+        if existing is not None:
+            scheduler.remove_job(CAMPAIGNS_JOB_ID)
+        return
+    scheduler.add_job(
+        CAMPAIGNS_JOB,
+        trigger=IntervalTrigger(seconds=CAMPAIGNS_INTERVAL, timezone="UTC"),
+        id=CAMPAIGNS_JOB_ID,
+        name="check-in campaigns",
+        replace_existing=True,
+        next_run_time=existing.next_run_time if existing else utcnow(),
     )
 
 

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
 from storage.fingerprint import (
@@ -236,14 +238,45 @@ def _author_key(item: NewMention) -> tuple[str, str] | None:
 
 
 def _authors(session: Session, items: Sequence[NewMention]) -> dict[tuple[str, str], Author]:
+    """The items' authors, created where new. Runs of other sources (other workers) may
+    create the same authors at the same time: inserts skip what already exists, so neither
+    run fails, and both read back the one stored row."""
     wanted: dict[tuple[str, str], NewMention] = {}
     for item in items:
         key = _author_key(item)
         if key and key not in wanted:
             wanted[key] = item
+    found = _find_authors(session, list(wanted))
+    missing = [(key, item) for key, item in wanted.items() if key not in found]
+    if not missing:
+        return found
+    customers = _customers_by_email(session, [key[1] for key, _item in missing])
+    now = utcnow()
+    rows = [
+        {
+            "platform": key[0],
+            "handle": key[1],
+            "display_name": item.author_name,
+            "url": item.author_url,
+            "customer_id": customers.get(key[1].strip().lower()),
+            "first_seen_at": now,
+        }
+        for key, item in missing
+    ]
+    insert: Any = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for start in range(0, len(rows), _CHUNK):
+        statement = insert(Author).values(rows[start : start + _CHUNK])
+        session.execute(statement.on_conflict_do_nothing(index_elements=["platform", "handle"]))
+    found.update(_find_authors(session, [key for key, _item in missing]))
+    return found
+
+
+def _find_authors(
+    session: Session, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Author]:
     found: dict[tuple[str, str], Author] = {}
-    for platform in {k[0] for k in wanted}:
-        handles = [k[1] for k in wanted if k[0] == platform]
+    for platform in {k[0] for k in keys}:
+        handles = [k[1] for k in keys if k[0] == platform]
         for start in range(0, len(handles), _CHUNK):
             rows = session.exec(
                 select(Author)
@@ -251,35 +284,21 @@ def _authors(session: Session, items: Sequence[NewMention]) -> dict[tuple[str, s
                 .where(col(Author.handle).in_(handles[start : start + _CHUNK]))
             ).all()
             found.update({(a.platform, a.handle): a for a in rows})
-    created = []
-    for key, item in wanted.items():
-        if key not in found:
-            author = Author(
-                platform=key[0],
-                handle=key[1],
-                display_name=item.author_name,
-                url=item.author_url,
-            )
-            session.add(author)
-            found[key] = author
-            created.append(author)
-    _link_to_customers(session, created)
-    session.flush()
     return found
 
 
-def _link_to_customers(session: Session, authors: Sequence[Author]) -> None:
+def _customers_by_email(session: Session, handles: Sequence[str]) -> dict[str, int]:
     """New authors whose handle is a known customer's e-mail address are that customer."""
-    by_email = {a.handle.strip().lower(): a for a in authors if "@" in a.handle}
-    emails = list(by_email)
+    emails = sorted({h.strip().lower() for h in handles if "@" in h})
+    found: dict[str, int] = {}
     for start in range(0, len(emails), _CHUNK):
         rows = session.exec(
             select(Customer.id, Customer.email).where(
                 col(Customer.email).in_(emails[start : start + _CHUNK])
             )
         ).all()
-        for customer_id, email in rows:
-            by_email[email or ""].customer_id = customer_id
+        found.update({email or "": customer_id or 0 for customer_id, email in rows})
+    return found
 
 
 def list_mentions(

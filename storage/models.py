@@ -15,6 +15,7 @@ from sqlalchemy import (
     Numeric,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -74,6 +75,14 @@ class Mention(SQLModel, table=True):
         UniqueConstraint("source_id", "external_id", name="uq_mention_source_external"),
         Index("ix_mention_published_at", "published_at"),
         Index("ix_mention_fetched_at", "fetched_at"),
+        # The web app's list and charts order and bound mentions by when they were written.
+        Index("ix_mention_written", text("coalesce(published_at, fetched_at)"), "id"),
+        # Full-text search of the mentions list (PostgreSQL; SQLite scans).
+        Index(
+            "ix_mention_search",
+            text("to_tsvector('simple', text)"),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -259,6 +268,17 @@ class Classification(SQLModel, table=True):
     labels were copied from its original instead of classified twice.
     """
 
+    __table_args__ = (
+        # The mentions list's product and issue type filters, as jsonb containment
+        # (PostgreSQL; SQLite matches the text).
+        Index(
+            "ix_classification_labels",
+            text("(issues::jsonb)"),
+            text("(products::jsonb)"),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     mention_id: int = Field(foreign_key="mention.id", unique=True)
     model_version: str = Field(max_length=200, index=True)
@@ -281,6 +301,18 @@ class Classification(SQLModel, table=True):
     classified_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
     )
+
+
+class MentionDay(SQLModel, table=True):
+    """How many mentions not deleted were written on one UTC day, per source and sentiment
+    (`unlabelled` until classified): the overview's counts, kept by database triggers on
+    `mention` and `classification` in the same transaction as every write (migration 0010),
+    so the overview reads a few hundred rows instead of counting a month of mentions."""
+
+    day: date = Field(primary_key=True)
+    source_id: int = Field(primary_key=True)
+    sentiment: str = Field(primary_key=True, max_length=20)
+    mentions: int = 0
 
 
 class MentionEmbedding(SQLModel, table=True):
@@ -308,3 +340,388 @@ class LabelledExample(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
     note: str | None = Field(default=None, sa_column=Column(Text()))
+
+
+# Outreach: drafts, contacts and care cases.
+
+
+class Draft(SQLModel, table=True):
+    """A message drafted from a template, with its policy verdict, waiting for a person.
+
+    `key` makes drafting idempotent (one reply per mention: ``reply:mention:42``).
+    `drafted_text` is the text as drafted and checked, never changed by an edit, so the
+    share of drafts sent unedited can be measured.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    mention_id: int | None = Field(default=None, foreign_key="mention.id", index=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    author_id: int | None = Field(default=None, foreign_key="author.id", index=True)
+    # email, mastodon (public reply through the source), manual (ready-to-post copy), ...
+    channel: str = Field(max_length=20)
+    public: bool = False
+    recipient: str | None = Field(default=None, max_length=500)
+    subject: str | None = Field(default=None, max_length=300)
+    language: str = Field(max_length=20)
+    intent: str = Field(max_length=40, index=True)
+    template: str = Field(max_length=200)
+    text: str = Field(sa_column=Column(Text(), nullable=False))
+    html: str | None = Field(default=None, sa_column=Column(Text()))
+    drafted_text: str = Field(sa_column=Column(Text(), nullable=False))
+    # pending, approved, rejected, escalated, sent, failed
+    status: str = Field(default="pending", max_length=20, index=True)
+    # allow, amend, escalate, block
+    verdict: str = Field(max_length=20)
+    verdict_details: list[dict[str, Any]] = _json(list)
+    policy_version: str | None = Field(default=None, max_length=100)
+    amended: bool = False
+    # Set when a rule (quiet hours) holds the message back until then.
+    send_after: datetime | None = _ts()
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: datetime | None = _ts()
+    reason: str | None = Field(default=None, sa_column=Column(Text()))
+    outbox_id: int | None = Field(default=None, index=True)
+
+
+class Contact(SQLModel, table=True):
+    """A message that went to a person (a reply, a follow-up, a campaign e-mail).
+
+    What contact-frequency rules count; approved and sent drafts count as contacts too.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    author_id: int | None = Field(default=None, foreign_key="author.id", index=True)
+    channel: str = Field(max_length=20)
+    kind: str = Field(max_length=40)
+    draft_id: int | None = Field(default=None, foreign_key="draft.id", unique=True)
+    at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
+
+
+class CareCase(SQLModel, table=True):
+    """One mention's way through care: when it was written, first answered and resolved."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mention.id", unique=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    opened_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    first_response_at: datetime | None = _ts()
+    first_response_draft_id: int | None = Field(default=None, foreign_key="draft.id")
+    resolved_at: datetime | None = _ts()
+    resolved_by: str | None = Field(default=None, max_length=200)
+    resolution: str | None = Field(default=None, sa_column=Column(Text()))
+
+
+# Users, their web sessions and failed logins.
+
+
+class User(SQLModel, table=True):
+    """A person who signs in to the web app or acts in the review queue."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=100, unique=True)
+    # argon2id, in the PHC string format (algorithm, parameters and salt included).
+    password_hash: str = Field(max_length=300)
+    # agent, supervisor or admin
+    role: str = Field(max_length=20)
+    active: bool = True
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: only the SHA-256 of its cookie token is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    last_seen_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    csrf_token: str = Field(max_length=64)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A refused sign-in, counted per username and address to slow down guessing."""
+
+    __table_args__ = (Index("ix_loginfailure_username_address", "username", "address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=100)
+    address: str = Field(max_length=100)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ApiToken(SQLModel, table=True):
+    """A token a script sends as `Authorization: Bearer ...` to the JSON API, acting as its
+    user; only the SHA-256 of the token is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    created_by: str = Field(max_length=200)
+    last_used_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+
+
+# Outbox: messages waiting for, or past, delivery through a channel.
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message to one recipient through one channel, delivered at most once.
+
+    `key` is the idempotency key: enqueueing it again stores nothing new, and it travels
+    with the message (Message-ID, Idempotency-Key header) so receivers can drop repeats.
+    Status: pending, sending (claimed until `lease_until`), sent, failed, cancelled, or
+    uncertain (the sender died mid-send on a channel whose receiver cannot drop repeats).
+    """
+
+    __table_args__ = (Index("ix_outboxmessage_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=300, unique=True)
+    channel: str = Field(max_length=50)
+    kind: str = Field(max_length=50, index=True)
+    recipient: str = Field(max_length=500)
+    subject: str = Field(default="", sa_column=Column(Text(), nullable=False))
+    text: str = Field(sa_column=Column(Text(), nullable=False))
+    html: str | None = Field(default=None, sa_column=Column(Text()))
+    payload: dict[str, Any] = _json(dict)
+    headers: dict[str, str] = _json(dict)
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    lease_owner: str | None = Field(default=None, max_length=200)
+    lease_until: datetime | None = _ts()
+    last_error: str | None = Field(default=None, sa_column=Column(Text()))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    sent_at: datetime | None = _ts()
+    remote_id: str | None = Field(default=None, max_length=500)
+    remote_url: str | None = Field(default=None, max_length=2000)
+    draft_id: int | None = Field(default=None, index=True)
+    alert_id: int | None = Field(default=None, index=True)
+
+
+# Defect clusters and alerts.
+
+
+class DefectCluster(SQLModel, table=True):
+    """A group of similar complaints about one product, kept across detection runs.
+
+    `state` and `vectors` are the detector's memory of the cluster (`ClusterState`); the
+    other columns repeat what people read, for lists and screens. `version` grows with
+    every write, so a person's action and a detection run never overwrite each other.
+    """
+
+    __table_args__ = (Index("ix_defectcluster_product_live", "product_id", "live"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)
+    product_id: int = Field(foreign_key="product.id")
+    # new, growing, stable, resolved, dismissed
+    status: str = Field(default="new", max_length=20)
+    # False once merged into another cluster or retired (the encoder changed).
+    live: bool = True
+    merged_into_id: int | None = Field(default=None, foreign_key="defectcluster.id")
+    level: int = 0
+    title: str = Field(default="", max_length=300)
+    keywords: list[str] = _json(list)
+    size: int = 0
+    authors: int = 0
+    # recent, previous, ratio, daily counts (ISO day -> members)
+    growth: dict[str, Any] = _json(dict)
+    sources: dict[str, int] = _json(dict)
+    # mention_id, text, at of the members closest to the centroid
+    representatives: list[dict[str, Any]] = _json(list)
+    reasons: list[str] = _json(list)
+    first_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    version: int = 1
+    state: dict[str, Any] = _json(dict)
+    vectors: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
+
+
+class DefectClusterMember(SQLModel, table=True):
+    """A mention counted in a cluster; a mention counts once per product."""
+
+    __table_args__ = (
+        UniqueConstraint("product_id", "mention_id", name="uq_defectclustermember_product_mention"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="defectcluster.id", index=True)
+    product_id: int = Field(foreign_key="product.id")
+    mention_id: int = Field(foreign_key="mention.id", index=True)
+    added_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class DefectWatch(SQLModel, table=True):
+    """Where detection stands for one product: the last labels read and its complaint volume."""
+
+    product_id: int = Field(primary_key=True, foreign_key="product.id")
+    # The last classification read, by (classified_at, mention_id); the next run starts
+    # there, re-reading a short margin before it for labels committed late.
+    cursor_at: datetime | None = _ts()
+    cursor_mention_id: int = 0
+    # Complaints per UTC day (ISO day -> count): the product's baseline volume.
+    daily: dict[str, int] = _json(dict)
+    version: int = 1
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class Alert(SQLModel, table=True):
+    """A cluster reaching an escalation level: raised once per (cluster, level)."""
+
+    __table_args__ = (UniqueConstraint("cluster_id", "level", name="uq_alert_cluster_level"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="defectcluster.id", index=True)
+    product_id: int = Field(foreign_key="product.id", index=True)
+    level: int
+    # open, acknowledged, dismissed, resolved
+    status: str = Field(default="open", max_length=20, index=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    title: str = Field(max_length=300)
+    summary: str = Field(sa_column=Column(Text(), nullable=False))
+    # keywords, representatives, size, authors, growth, sources, measures, reasons
+    evidence: dict[str, Any] = _json(dict)
+    acted_by: str | None = Field(default=None, max_length=200)
+    acted_at: datetime | None = _ts()
+
+
+# Campaigns: post-purchase check-ins, survey answers and unsubscribes.
+
+
+class Campaign(SQLModel, table=True):
+    """A check-in campaign, mirrored from `[[campaigns]]` settings.
+
+    `definition` is the campaign's settings table as validated; `started_at` is when it was
+    first seen, the start of its check-ins when `starts_on` is unset. `paused_at` is set by
+    `ascolto campaigns pause` (the settings' `paused` pauses it too). `active` turns false
+    when the campaign leaves the settings: its check-ins and answers stay. `origin` is
+    `settings` for `[[campaigns]]` or `app` for one saved through the service (web app).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    definition: dict[str, Any] = _json(dict)
+    origin: str = Field(default="settings", max_length=20)
+    active: bool = True
+    started_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    paused_at: datetime | None = _ts()
+    paused_by: str | None = Field(default=None, max_length=200)
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class CheckIn(SQLModel, table=True):
+    """One campaign's check-in for one order: planned once, then sent, skipped or answered.
+
+    Status: scheduled (waits for `due_at`), skipped (`skip_reason` is a short code such as
+    `opted_out`, `skip_details` says why in words), sent (`outbox_id`), answered.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "order_id", name="uq_checkin_campaign_order"),
+        Index("ix_checkin_status_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    order_id: int = Field(foreign_key="order.id", index=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    status: str = Field(default="scheduled", max_length=20)
+    skip_reason: str | None = Field(default=None, max_length=40)
+    skip_details: str | None = Field(default=None, sa_column=Column(Text()))
+    # When the trigger happened (e.g. the delivery), and when the e-mail is to leave.
+    trigger_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    language: str | None = Field(default=None, max_length=20)
+    recipient: str | None = Field(default=None, max_length=320)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    decided_at: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+    expires_at: datetime | None = _ts()
+    outbox_id: int | None = Field(default=None, index=True)
+    answered_at: datetime | None = _ts()
+
+
+class SurveyAnswer(SQLModel, table=True):
+    """The answer to one check-in; a second submission replaces it (`revisions` counts the
+    versions given, 1 at first).
+
+    `mention_id` is the answer as a mention of the `survey answers` source, so its comment is
+    classified like any mention; `follow_up_draft_id` is the draft opened for a detractor.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    checkin_id: int = Field(foreign_key="checkin.id", unique=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    csat: int | None = None
+    nps: int | None = None
+    comment: str | None = Field(default=None, sa_column=Column(Text()))
+    language: str | None = Field(default=None, max_length=20)
+    answered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    revisions: int = 1
+    # Set when the answer has been acted on since its last change; cleared by a change.
+    acted_at: datetime | None = _ts()
+    mention_id: int | None = Field(default=None, foreign_key="mention.id", index=True)
+    follow_up_draft_id: int | None = Field(default=None, foreign_key="draft.id")
+    review_invited_at: datetime | None = _ts()
+
+
+class Unsubscribe(SQLModel, table=True):
+    """An address that asked for no more check-ins: kept forever, never cleared by an import."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Normalised (stripped, lower-case), as customers' addresses are stored.
+    email: str = Field(max_length=320, unique=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    # link (the page's button), one-click (RFC 8058 POST), or a person's name.
+    via: str = Field(max_length=200)
+    checkin_id: int | None = Field(default=None, foreign_key="checkin.id")
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -320,8 +320,13 @@ def _add_events(session: Session, order: Order, item: NewOrder, now: datetime) -
     return added
 
 
+def _sku_key(sku: str) -> str:
+    """The key of a SKU: `AT3-128-GRY`, `at3 128 gry` and `AT3128GRY` are one SKU."""
+    return re.sub(r"[\W_]+", "", sku.casefold())
+
+
 class _ProductIndex:
-    """Products by SKU (case-insensitive), then by name or alias found in the line title."""
+    """Products by SKU (case and separators ignored), then by name or alias in the title."""
 
     def __init__(self, session: Session) -> None:
         self.by_sku: dict[str, int] = {}
@@ -329,7 +334,8 @@ class _ProductIndex:
         for product in session.exec(select(Product)).all():
             pid = product.id or 0
             for sku in product.skus:
-                self.by_sku.setdefault(sku.strip().lower(), pid)
+                if _sku_key(sku):
+                    self.by_sku.setdefault(_sku_key(sku), pid)
             for name in (product.name, *product.aliases):
                 if name.strip():
                     names.append((name.strip().lower(), pid))
@@ -338,8 +344,8 @@ class _ProductIndex:
         self.names = [(re.compile(rf"(?<!\w){re.escape(name)}(?!\w)"), pid) for name, pid in names]
 
     def match(self, sku: str | None, title: str | None) -> int | None:
-        if sku and sku.strip().lower() in self.by_sku:
-            return self.by_sku[sku.strip().lower()]
+        if sku and _sku_key(sku) in self.by_sku:
+            return self.by_sku[_sku_key(sku)]
         if title:
             lowered = " ".join(title.lower().split())
             for pattern, pid in self.names:

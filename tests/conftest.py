@@ -62,10 +62,18 @@ def write_settings(path: Path, database_url: str, body: str = "") -> Path:
     """Write a settings.toml pointing at `database_url`, with extra TOML appended.
 
     Scheduled classification is off unless `body` has a `[classify]` table: tests of the
-    listeners and the scheduler should not load the models.
+    listeners and the scheduler should not load the models. Scheduled delivery is off
+    unless `body` has a `[delivery]` table, scheduled drafting unless it has `[outreach]`,
+    defect detection unless it has `[defects]`.
     """
     if "[classify]" not in body:
         body = "[classify]\nenabled = false\n\n" + body
+    if "[delivery]" not in body:
+        body = "[delivery]\nenabled = false\n\n" + body
+    if "[outreach]" not in body:
+        body = "[outreach]\nenabled = false\n\n" + body
+    if "[defects]" not in body:
+        body = "[defects]\nenabled = false\n\n" + body
     path.write_text(
         f'[database]\nurl = "{database_url}"\n\n[web]\nenabled = false\n\n'
         "[http]\nbackoff = 0.05\nper_host_interval = 0\nread_timeout = 5\n\n" + body,

@@ -186,16 +186,42 @@ def write_service_settings(
         f'[web]\nenabled = {"true" if web else "false"}\nhost = "127.0.0.1"\nport = {port}\n\n'
         "[http]\nbackoff = 0.05\nper_host_interval = 0\nread_timeout = 5\n\n"
         '[log]\nformat = "json"\n\n'
-        # The classification step has its own tests; these runs need no models.
-        "[classify]\nenabled = false\n\n" + sources,
+        # The later steps have their own tests; these runs need no models and no outbox.
+        "[classify]\nenabled = false\n\n[outreach]\nenabled = false\n\n"
+        "[delivery]\nenabled = false\n\n[defects]\nenabled = false\n\n" + sources,
         encoding="utf-8",
     )
 
 
-def get_page(port: int) -> str | None:
+def api_token(cwd: Path) -> str:
+    """A user and an API token made with the command line, as a script's owner would."""
+
+    def cli(*args: str, stdin: str | None = None) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "ascolto", *args],
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=WAIT,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    cli(
+        "users", "add", "watcher", "--role", "agent", "--password-stdin", stdin="a long secret 42\n"
+    )
+    return cli("tokens", "create", "watcher").strip().splitlines()[-1]
+
+
+def get_sources(port: int, token: str) -> list[dict[str, Any]] | None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/sources", headers={"Authorization": f"Bearer {token}"}
+    )
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
-            return str(response.read().decode("utf-8"))
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return list(json.loads(response.read().decode("utf-8")))
     except (urllib.error.URLError, OSError):
         return None
 
@@ -223,10 +249,11 @@ def test_run_polls_serves_and_stops_on_sigterm(
             "the first run's mentions",
             lambda: len(db.maybe("SELECT id FROM mention") or []) == 8,
         )
-        page = running.wait_for(
-            "the status page", lambda: (p := get_page(port)) and "news" in p and p
+        token = api_token(tmp_path)
+        health = running.wait_for(
+            "the sources' health", lambda: (h := get_sources(port, token)) and h
         )
-        assert "working" in page
+        assert [(h["name"], h["working"]) for h in health] == [("news", "working")]
         assert running.stop() == 0
 
     assert db.mentions() == sorted((external_id, 1) for external_id, _ in db.mentions())

@@ -2,28 +2,40 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Lifespan
 
 from ascolto import __version__
 from ascolto.settings import Settings
-from ascolto.web import webhooks
-from storage.runs import SourceHealth, source_health
+from ascolto.web import (
+    admin,
+    campaigns,
+    clusters,
+    mentions,
+    overview,
+    queue,
+    signin,
+    sources,
+    surveys,
+    webhooks,
+)
+from ascolto.web.api import describe_api
+from ascolto.web.deps import CsrfRejected, Forbidden, LoginRequired
+from ascolto.web.templating import HERE, render
 
-HERE = Path(__file__).parent
-templates = Jinja2Templates(
-    env=Environment(
-        loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined
-    )
+# Scripts and styles only from the app's own files (no inline code, no CDN), no plugins,
+# no <base> rewriting, forms post only here, and no framing by other sites.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
 
@@ -35,33 +47,31 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    # Webhooks are signed by their sender; /healthz and /static are public; the rest
+    # needs a signed-in person.
     app.include_router(webhooks.router)
-    intervals = {s.name: s.interval for s in settings.sources}
+    app.include_router(signin.router)
+    app.include_router(queue.router)
+    app.include_router(surveys.router)
+    for pages in (overview, mentions, clusters, campaigns, sources, admin):
+        app.include_router(pages.router)
+    add_error_pages(app)
+    describe_api(app)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Any:
         response = await call_next(request)
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'"
-        )
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         return response
 
-    @app.get("/", response_class=HTMLResponse, summary="Status of every source")
-    def status_page(request: Request) -> HTMLResponse:
-        with Session(engine) as session:
-            sources = source_health(session)
-        return templates.TemplateResponse(
-            request,
-            "sources.html",
-            {"sources": sources, "intervals": intervals, "version": __version__},
-        )
-
-    @app.get("/api/v1/sources", summary="Health of every source")
-    def sources_api() -> list[dict[str, Any]]:
-        with Session(engine) as session:
-            return [health_json(h, intervals.get(h.name)) for h in source_health(session)]
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        # Browsers ask for it on pages that name no icon (the survey pages).
+        return RedirectResponse("/static/favicon.svg", status_code=301)
 
     @app.get("/healthz", summary="Liveness probe")
     def healthz() -> dict[str, str]:
@@ -70,21 +80,60 @@ def create_app(
     return app
 
 
-def health_json(health: SourceHealth, interval: int | None) -> dict[str, Any]:
-    """A source's health as JSON; unknown figures stay null, never zero."""
-    return {
-        "name": health.name,
-        "kind": health.kind,
-        "enabled": health.enabled,
-        "interval": interval,
-        "working": health.working,
-        "last_status": health.last_status,
-        "last_started": health.last_started.isoformat() if health.last_started else None,
-        "last_finished": health.last_finished.isoformat() if health.last_finished else None,
-        "last_success": health.last_success.isoformat() if health.last_success else None,
-        "last_new": health.last_new,
-        "last_error": health.last_error,
-        "consecutive_failures": health.consecutive_failures,
-        "mentions": health.mentions,
-        "orders": health.orders,
-    }
+def wants_json(request: Request) -> bool:
+    """API paths and clients asking for JSON get JSON errors instead of pages."""
+    accept = request.headers.get("accept", "")
+    return request.url.path.startswith("/api/") or (
+        "application/json" in accept and "text/html" not in accept
+    )
+
+
+def add_error_pages(app: FastAPI) -> None:
+    """Answers for a missing sign-in, a forbidden action and a refused CSRF token."""
+
+    @app.exception_handler(LoginRequired)
+    def login_required(request: Request, _exc: LoginRequired) -> Response:
+        if wants_json(request):
+            return JSONResponse({"detail": "sign in first"}, status_code=401)
+        target = "/login"
+        if request.method == "GET":
+            path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            target += "?next=" + quote(path, safe="")
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(Forbidden)
+    def forbidden(request: Request, exc: Forbidden) -> Response:
+        if wants_json(request):
+            return JSONResponse({"detail": str(exc)}, status_code=403)
+        return render(
+            request,
+            "message.html",
+            {"heading": "Not allowed", "message": str(exc), "back": "/queue"},
+            status_code=403,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_problem(request: Request, exc: StarletteHTTPException) -> Response:
+        # Pages get a page saying what went wrong; the API and scripts get JSON.
+        if wants_json(request) or exc.status_code < 400:
+            return await http_exception_handler(request, exc)
+        return render(
+            request,
+            "message.html",
+            {"heading": "Cannot do that", "message": str(exc.detail), "back": None},
+            status_code=exc.status_code,
+        )
+
+    @app.exception_handler(CsrfRejected)
+    def csrf_rejected(request: Request, _exc: CsrfRejected) -> Response:
+        message = (
+            "This form has expired or did not come from this site. Reload the page and try again."
+        )
+        if wants_json(request):
+            return JSONResponse({"detail": message}, status_code=403)
+        return render(
+            request,
+            "message.html",
+            {"heading": "Request refused", "message": message, "back": None},
+            status_code=403,
+        )

@@ -14,8 +14,19 @@ from ascolto.runner import run_source
 from ascolto.web.app import create_app
 from tests.conftest import rss_source
 from tests.feedserver import FeedServer, Reply
+from tests.web.conftest import add_user, sign_in
 
-COLUMNS = ["source", "kind", "every", "last run", "status", "new", "stored", "problem"]
+COLUMNS = [
+    "source",
+    "kind",
+    "every",
+    "last run",
+    "status",
+    "new",
+    "stored",
+    "failed runs",
+    "problem",
+]
 SCRIPT = "<script>alert(1)</script>"
 
 
@@ -75,12 +86,14 @@ def client(make_settings: Any, server: FeedServer) -> Iterator[TestClient]:
     assert run_source(settings, engine, "news").status == "ok"
     for _ in range(2):
         assert run_source(settings, engine, "broken").status == "failed"
+    add_user(engine, "viewer")
     with TestClient(create_app(settings, engine)) as test_client:
+        sign_in(test_client, "viewer")
         yield test_client
 
 
 def test_status_page_lists_every_source(client: TestClient) -> None:
-    response = client.get("/")
+    response = client.get("/sources")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     rows = table(response.text)
@@ -106,7 +119,7 @@ def test_status_page_lists_every_source(client: TestClient) -> None:
 
 
 def test_failing_source_shows_its_error_escaped(client: TestClient) -> None:
-    response = client.get("/")
+    response = client.get("/sources")
     broken = table(response.text)["broken"]
     assert broken["status"].startswith("failing")
     assert "2 failures in a row" in broken["status"]
@@ -150,7 +163,9 @@ def test_sources_api(client: TestClient) -> None:
     assert sources["off"]["enabled"] is False
 
 
-@pytest.mark.parametrize("path", ["/", "/api/v1/sources", "/healthz", "/static/ascolto.css"])
+@pytest.mark.parametrize(
+    "path", ["/", "/sources", "/api/v1/sources", "/healthz", "/static/ascolto.css"]
+)
 def test_security_headers(client: TestClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 200
@@ -166,8 +181,21 @@ def test_security_headers(client: TestClient, path: str) -> None:
 def test_empty_database_page(make_settings: Any) -> None:
     settings = make_settings()
     engine = prepare(settings)
+    add_user(engine, "viewer")
     with TestClient(create_app(settings, engine)) as test_client:
-        response = test_client.get("/")
+        sign_in(test_client, "viewer")
+        response = test_client.get("/sources")
         assert response.status_code == 200
         assert "No sources are configured" in response.text
         assert test_client.get("/api/v1/sources").json() == []
+
+
+def test_pages_and_api_need_a_sign_in(make_settings: Any) -> None:
+    settings = make_settings()
+    with TestClient(create_app(settings, prepare(settings))) as anonymous:
+        page = anonymous.get("/", follow_redirects=False)
+        assert (page.status_code, page.headers["location"]) == (303, "/login?next=%2F")
+        api = anonymous.get("/api/v1/sources")
+        assert (api.status_code, api.json()) == (401, {"detail": "sign in first"})
+        assert anonymous.get("/healthz").json() == {"status": "ok"}
+        assert anonymous.get("/static/ascolto.css").status_code == 200

@@ -1,0 +1,66 @@
+"""Celery beat's schedule, built from the same settings as the in-process scheduler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.beat import PersistentScheduler, ScheduleEntry
+from celery.schedules import schedule as every
+
+from ascolto.scheduler import CAMPAIGNS_INTERVAL, campaigns_wanted
+from ascolto.settings import Settings
+
+
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """One entry per polled source (`listen:<name>`) and one per enabled step, each with
+    the interval the in-process scheduler would use. A run still going when its next one
+    is due makes that one wait for the step's lock, never run beside it."""
+    from listeners.registry import listener_class
+
+    entries: dict[str, dict[str, Any]] = {}
+    for source in settings.sources:
+        # Kinds that receive pushes (webhooks) have nothing to poll.
+        if source.enabled and listener_class(source.kind).polled:
+            entries[f"listen:{source.name}"] = _entry(
+                "ascolto.listen", source.interval, args=(source.name,)
+            )
+    steps = (
+        ("classify", settings.classify.enabled, settings.classify.interval),
+        ("defects", settings.defects.enabled, settings.defects.interval),
+        ("draft", settings.outreach.enabled, settings.outreach.interval),
+        ("deliver", settings.delivery.enabled, settings.delivery.interval),
+        ("campaigns", campaigns_wanted(settings), CAMPAIGNS_INTERVAL),
+    )
+    for step, enabled, interval in steps:
+        if enabled:
+            entries[step] = _entry(f"ascolto.{step}", interval)
+    return entries
+
+
+def _entry(task: str, seconds: float, args: tuple[Any, ...] = ()) -> dict[str, Any]:
+    # A task not started within one interval is dropped: the next one does the same work.
+    return {"task": task, "schedule": float(seconds), "args": args, "options": {"expires": seconds}}
+
+
+class _DueAtOnce(ScheduleEntry):  # type: ignore[misc]
+    def __init__(
+        self,
+        name: str | None = None,
+        task: str | None = None,
+        last_run_at: Any = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        # Positional like the base: the schedule file unpickles entries by position.
+        super().__init__(name, task, last_run_at, *args, **kwargs)
+        # Only an entry never run before; the next instance of a run one passes its time.
+        if last_run_at is None and isinstance(self.schedule, every):
+            self.last_run_at -= self.schedule.run_every
+
+
+class Scheduler(PersistentScheduler):  # type: ignore[misc]
+    """Celery's schedule kept in a file across restarts, where an entry new to the file
+    (a first start, a source just added) is due at once, as in the in-process scheduler,
+    instead of one interval later."""
+
+    Entry = _DueAtOnce

@@ -1,0 +1,505 @@
+"""`ascolto defects ...` and `ascolto alerts ...`: defect clusters and the alerts they raised."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+from storage.models import Alert, DefectCluster, OutboxMessage
+
+defects_app = typer.Typer(
+    help="Defect clusters: similar complaints about a product after its launch.",
+    no_args_is_help=True,
+)
+alerts_app = typer.Typer(
+    help="Alerts raised by defect clusters: list, acknowledge, dismiss, resolve.",
+    no_args_is_help=True,
+)
+
+ALERT_STATES = ("open", "acknowledged", "dismissed", "resolved")
+
+ById = Annotated[str | None, typer.Option("--by", help="Who acts (default: your login name).")]
+Reason = Annotated[str | None, typer.Option("--reason", help="Why, kept in the audit trail.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _engine() -> Engine:
+    from ascolto.database import prepare
+    from ascolto.settings import get_settings
+
+    return prepare(get_settings())
+
+
+def _who(by: str | None) -> str:
+    if by and by.strip():
+        return by.strip()
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    from ascolto.cli import err
+
+    err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def _growth(cluster: DefectCluster) -> str:
+    growth = cluster.growth or {}
+    if "recent" not in growth:
+        return ""
+    return f"{growth.get('recent', 0)} recent / {growth.get('previous', 0)} before"
+
+
+def cluster_json(cluster: DefectCluster, product: str) -> dict[str, Any]:
+    """A cluster as the command line prints it with --json."""
+    return {
+        "id": cluster.id,
+        "product": product,
+        "status": cluster.status,
+        "live": cluster.live,
+        "merged_into_id": cluster.merged_into_id,
+        "level": cluster.level,
+        "title": cluster.title,
+        "keywords": cluster.keywords,
+        "size": cluster.size,
+        "authors": cluster.authors,
+        "growth": cluster.growth,
+        "sources": cluster.sources,
+        "representatives": cluster.representatives,
+        "reasons": cluster.reasons,
+        "first_at": cluster.first_at.isoformat(),
+        "last_at": cluster.last_at.isoformat(),
+        "updated_at": cluster.updated_at.isoformat(),
+    }
+
+
+def delivery_json(message: OutboxMessage) -> dict[str, Any]:
+    """One notification of an alert, as `--json` shows it."""
+    return {
+        "outbox_id": message.id,
+        "channel": message.channel,
+        "recipient": message.recipient,
+        "status": message.status,
+        "attempts": message.attempts,
+        "next_attempt_at": message.next_attempt_at.isoformat()
+        if message.status == "pending"
+        else None,
+        "sent_at": message.sent_at.isoformat() if message.sent_at else None,
+        "last_error": message.last_error,
+    }
+
+
+def delivery_summary(messages: list[OutboxMessage]) -> str:
+    """`sent 2, retrying 1`: where an alert's notifications stand, problems first."""
+    if not messages:
+        return ""
+    counts: dict[str, int] = {}
+    for message in messages:
+        status = message.status
+        if status == "pending" and message.attempts:
+            status = "retrying"
+        counts[status] = counts.get(status, 0) + 1
+    order = ("failed", "uncertain", "retrying", "pending", "sending", "sent", "cancelled")
+    return ", ".join(f"{s} {counts[s]}" for s in order if s in counts)
+
+
+def alert_json(
+    alert: Alert, product: str, deliveries: list[OutboxMessage] | None = None
+) -> dict[str, Any]:
+    """An alert as the command line prints it with --json."""
+    return {
+        "id": alert.id,
+        "cluster_id": alert.cluster_id,
+        "product": product,
+        "level": alert.level,
+        "status": alert.status,
+        "title": alert.title,
+        "summary": alert.summary,
+        "created_at": alert.created_at.isoformat(),
+        "acted_by": alert.acted_by,
+        "acted_at": alert.acted_at.isoformat() if alert.acted_at else None,
+        "evidence": alert.evidence,
+        "deliveries": [delivery_json(m) for m in deliveries or []],
+    }
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+# -- ascolto defects --------------------------------------------------------------------------
+
+
+@defects_app.command("list")
+def list_clusters_command(
+    product: Annotated[str | None, typer.Option(help="Only this product's clusters.")] = None,
+    every: Annotated[
+        bool,
+        typer.Option("--all", help="Also resolved, dismissed and merged clusters."),
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
+    as_json: AsJson = False,
+) -> None:
+    """Defect clusters, highest alert level first, then largest."""
+    from sqlmodel import Session
+
+    from ascolto.cli import out
+    from storage.defects import list_clusters, product_names
+
+    with Session(_engine()) as session:
+        names = product_names(session)
+        product_id = None
+        if product is not None:
+            ids = {name: pid for pid, name in names.items()}
+            if product not in ids:
+                known = ", ".join(sorted(ids)) or "none configured"
+                raise _fail(f"no product named {product!r} (known: {known})")
+            product_id = ids[product]
+        statuses = None if every else ["new", "growing", "stable"]
+        rows = list_clusters(
+            session, product_id=product_id, statuses=statuses, live_only=not every, limit=limit
+        )
+    if as_json:
+        _print_json([cluster_json(c, names.get(c.product_id, "")) for c in rows])
+        return
+    table = Table(title=f"{len(rows)} defect cluster(s)")
+    for column in ("id", "product", "status", "level", "size", "authors", "growth", "last"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("title / keywords", overflow="fold", ratio=1)
+    for c in rows:
+        status = c.status if c.live else f"{c.status} (merged into {c.merged_into_id})"
+        table.add_row(
+            str(c.id),
+            escape(names.get(c.product_id, "?")),
+            status,
+            str(c.level or ""),
+            str(c.size),
+            str(c.authors),
+            _growth(c),
+            _when(c.last_at),
+            escape(f"{c.title}\n{', '.join(c.keywords)}"),
+        )
+    out.print(table)
+
+
+@defects_app.command("show")
+def show_cluster(
+    cluster_id: Annotated[int, typer.Argument(help="Id of a defect cluster.")],
+    as_json: AsJson = False,
+) -> None:
+    """One cluster: keywords, title, size, authors, growth, sources, status, examples."""
+    from sqlmodel import Session
+
+    from ascolto.cli import out
+    from storage.defects import (
+        alert_deliveries,
+        get_cluster,
+        list_alerts,
+        member_ids,
+        product_names,
+    )
+
+    with Session(_engine()) as session:
+        cluster = get_cluster(session, cluster_id)
+        if cluster is None:
+            raise _fail(f"no defect cluster {cluster_id}")
+        product = product_names(session).get(cluster.product_id, "?")
+        alerts = list_alerts(session, cluster_id=cluster_id, limit=100)
+        sent = alert_deliveries(session, [a.id for a in alerts if a.id is not None])
+        members = member_ids(session, cluster_id, limit=20)
+    if as_json:
+        _print_json(
+            {
+                **cluster_json(cluster, product),
+                "alerts": [alert_json(a, product, sent.get(a.id or 0)) for a in alerts],
+                "recent_member_ids": members,
+            }
+        )
+        return
+    live = "" if cluster.live else f", merged into {cluster.merged_into_id}"
+    out.print(
+        f"[bold]defect cluster {cluster.id}[/] of {escape(product)}: {escape(cluster.title)}",
+        highlight=False,
+    )
+    out.print(
+        f"status {cluster.status}{live}; alert level {cluster.level}; {cluster.size} mention(s) "
+        f"from {cluster.authors} author(s); first {_when(cluster.first_at)}, "
+        f"last {_when(cluster.last_at)}",
+        highlight=False,
+    )
+    out.print(f"keywords: {escape(', '.join(cluster.keywords))}", highlight=False)
+    sources = ", ".join(f"{name} {n}" for name, n in cluster.sources.items())
+    out.print(f"sources: {escape(sources)}", highlight=False)
+    growth = cluster.growth or {}
+    if growth:
+        out.print(
+            f"growth: {growth.get('recent', 0)} in the recent window, "
+            f"{growth.get('previous', 0)} in the one before ({growth.get('ratio', 0):.1f}x)",
+            highlight=False,
+        )
+        daily = growth.get("daily") or {}
+        if daily:
+            out.print(
+                "per day: " + ", ".join(f"{day} {n}" for day, n in sorted(daily.items())),
+                highlight=False,
+            )
+    for reason in cluster.reasons:
+        out.print(f"  - {escape(reason)}", highlight=False)
+    table = Table(title="representative mentions")
+    for column in ("mention", "at"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("text", overflow="fold", ratio=1)
+    for sample in cluster.representatives:
+        table.add_row(
+            str(sample.get("mention_id", "")),
+            str(sample.get("at", ""))[:16],
+            escape(str(sample.get("text", ""))[:300]),
+        )
+    out.print(table)
+    if alerts:
+        out.print(
+            "alerts: " + ", ".join(f"{a.id} (level {a.level}, {a.status})" for a in alerts),
+            highlight=False,
+        )
+
+
+@defects_app.command("dismiss")
+def dismiss_cluster(
+    cluster_id: Annotated[int, typer.Argument(help="Id of a defect cluster.")],
+    by: ById = None,
+    reason: Reason = None,
+) -> None:
+    """Not a defect: the cluster and its open alerts are dismissed."""
+    _act_on_cluster(cluster_id, "dismiss", by, reason)
+
+
+@defects_app.command("resolve")
+def resolve_cluster(
+    cluster_id: Annotated[int, typer.Argument(help="Id of a defect cluster.")],
+    by: ById = None,
+    reason: Reason = None,
+) -> None:
+    """Fixed: the cluster and its open alerts are resolved (it re-opens if complaints resume)."""
+    _act_on_cluster(cluster_id, "resolve", by, reason)
+
+
+def _act_on_cluster(cluster_id: int, action: Any, by: str | None, reason: str | None) -> None:
+    from ascolto.cli import out
+    from ascolto.defects import act_on_cluster
+
+    try:
+        cluster = act_on_cluster(_engine(), cluster_id, action, by=_who(by), reason=reason)
+    except LookupError as exc:
+        raise _fail(str(exc.args[0])) from None
+    out.print(f"defect cluster {cluster.id} is {cluster.status}", highlight=False)
+
+
+@defects_app.command("detect")
+def detect() -> None:
+    """Run defect detection now over the complaints classified since the last run."""
+    from ascolto.cli import EXIT_FAILED, out
+    from ascolto.defects import detect_defects
+    from ascolto.settings import get_settings
+
+    report = detect_defects(get_settings(), _engine())
+    out.print(
+        f"{len(report.products)} product(s) watched, {report.complaints} new complaint(s), "
+        f"{report.clusters_written} cluster(s) written, {len(report.alerts)} alert(s) raised",
+        highlight=False,
+    )
+    for product, problem in report.failed.items():
+        out.print(f"[red]{escape(product)}:[/] {escape(problem)}", highlight=False)
+    if report.error:
+        out.print(f"[red]error:[/] {escape(report.error)}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+# -- ascolto alerts ---------------------------------------------------------------------------
+
+
+@alerts_app.command("list")
+def list_alerts_command(
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Only alerts in this status (repeatable): open, acknowledged, dismissed, "
+            "resolved; default: open and acknowledged."
+        ),
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Alerts in every status.")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+    as_json: AsJson = False,
+) -> None:
+    """Alerts, newest first."""
+    from sqlmodel import Session
+
+    from ascolto.cli import out
+    from storage.defects import alert_deliveries, list_alerts, product_names
+
+    wanted = list(status or ["open", "acknowledged"])
+    unknown = [s for s in wanted if s not in ALERT_STATES]
+    if unknown:
+        raise _fail(f"status {unknown[0]!r}: expected one of {', '.join(ALERT_STATES)}")
+    with Session(_engine()) as session:
+        names = product_names(session)
+        rows = list_alerts(session, statuses=None if every else wanted, limit=limit)
+        sent = alert_deliveries(session, [a.id for a in rows if a.id is not None])
+    if as_json:
+        _print_json([alert_json(a, names.get(a.product_id, ""), sent.get(a.id or 0)) for a in rows])
+        return
+    table = Table(title=f"{len(rows)} alert(s)")
+    for column in ("id", "cluster", "product", "level", "status", "raised", "acted", "delivery"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("title", overflow="fold", ratio=1)
+    troubled = []
+    for a in rows:
+        acted = f"{a.acted_by} {_when(a.acted_at)}" if a.acted_by else ""
+        messages = sent.get(a.id or 0, [])
+        summary = delivery_summary(messages)
+        if any(m.status in ("failed", "uncertain") or m.last_error for m in messages):
+            troubled.append(a.id)
+            summary = f"[red]{summary}[/]"
+        table.add_row(
+            str(a.id),
+            str(a.cluster_id),
+            escape(names.get(a.product_id, "?")),
+            str(a.level),
+            a.status,
+            _when(a.created_at),
+            escape(acted),
+            summary,
+            escape(a.title),
+        )
+    out.print(table)
+    if troubled:
+        out.print(
+            f"delivery problems for alert(s) {', '.join(map(str, troubled))}: "
+            "`ascolto alerts show ID` says why; `ascolto outbox retry OUTBOX_ID` tries again",
+            highlight=False,
+        )
+
+
+@alerts_app.command("show")
+def show_alert(
+    alert_id: Annotated[int, typer.Argument(help="Id of an alert.")],
+    as_json: AsJson = False,
+) -> None:
+    """One alert: its summary, who acted on it, and where each notification stands."""
+    from sqlmodel import Session
+
+    from ascolto.cli import out
+    from storage.defects import alert_deliveries, get_alert, product_names
+
+    with Session(_engine()) as session:
+        alert = get_alert(session, alert_id)
+        if alert is None:
+            raise _fail(f"no alert {alert_id}")
+        product = product_names(session).get(alert.product_id, "?")
+        messages = alert_deliveries(session, [alert_id]).get(alert_id, [])
+    if as_json:
+        _print_json(alert_json(alert, product, messages))
+        return
+    out.print(f"[bold]alert {alert.id}[/]: {escape(alert.title)}", highlight=False)
+    acted = (
+        f"; {alert.status} by {alert.acted_by} {_when(alert.acted_at)}" if alert.acted_by else ""
+    )
+    out.print(
+        f"{escape(product)}, cluster {alert.cluster_id}, level {alert.level}, raised "
+        f"{_when(alert.created_at)}, {alert.status}{escape(acted)}",
+        highlight=False,
+    )
+    out.print(escape(alert.summary), highlight=False)
+    if not messages:
+        out.print("no notification: the product has no team, or none is due yet", highlight=False)
+        return
+    table = Table(title="notifications")
+    for column in ("outbox", "channel", "recipient", "status", "attempts", "when"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("problem", overflow="fold", ratio=1)
+    for m in messages:
+        when = m.sent_at if m.status == "sent" else m.next_attempt_at
+        table.add_row(
+            str(m.id),
+            m.channel,
+            escape(m.recipient),
+            m.status,
+            str(m.attempts),
+            _when(when) if m.status in ("sent", "pending") else "",
+            escape(m.last_error or ""),
+        )
+    out.print(table)
+
+
+@alerts_app.command("acknowledge")
+def acknowledge(
+    alert_id: Annotated[int, typer.Argument(help="Id of an alert.")],
+    by: ById = None,
+    reason: Reason = None,
+) -> None:
+    """Seen and being handled: no further alert for this cluster unless it escalates."""
+    _act_on_alert(alert_id, "acknowledge", by, reason)
+
+
+@alerts_app.command("ack", hidden=True)
+def ack(
+    alert_id: Annotated[int, typer.Argument(help="Id of an alert.")],
+    by: ById = None,
+    reason: Reason = None,
+) -> None:
+    """Short for `acknowledge`."""
+    _act_on_alert(alert_id, "acknowledge", by, reason)
+
+
+@alerts_app.command("dismiss")
+def dismiss(
+    alert_id: Annotated[int, typer.Argument(help="Id of an alert.")],
+    by: ById = None,
+    reason: Reason = None,
+) -> None:
+    """Not a defect: the alert and its cluster are dismissed."""
+    _act_on_alert(alert_id, "dismiss", by, reason)
+
+
+@alerts_app.command("resolve")
+def resolve(
+    alert_id: Annotated[int, typer.Argument(help="Id of an alert.")],
+    by: ById = None,
+    reason: Reason = None,
+) -> None:
+    """Fixed: the alert and its cluster are resolved."""
+    _act_on_alert(alert_id, "resolve", by, reason)
+
+
+def _act_on_alert(alert_id: int, action: Any, by: str | None, reason: str | None) -> None:
+    from ascolto.cli import out
+    from ascolto.defects import TransitionError, act_on_alert
+
+    try:
+        changed = act_on_alert(_engine(), alert_id, action, by=_who(by), reason=reason)
+    except LookupError as exc:
+        raise _fail(str(exc.args[0])) from None
+    except TransitionError as exc:
+        raise _fail(str(exc)) from None
+    if not changed:
+        done = {"acknowledge": "acknowledged", "dismiss": "dismissed", "resolve": "resolved"}
+        out.print(f"alert {alert_id} is already {done[action]}", highlight=False)
+        return
+    for alert in changed:
+        out.print(f"alert {alert.id} is {alert.status} (by {escape(alert.acted_by or '')})")

@@ -1,0 +1,169 @@
+"""`ascolto outbox ...`: what is waiting to leave, what left, and what needs a person."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+from storage.outbox import STATUSES
+
+app = typer.Typer(help="Messages leaving ascolto: alerts, replies, e-mails.", no_args_is_help=True)
+
+EXIT_FAILED = 1
+
+
+def _engine() -> Engine:
+    from ascolto.database import prepare
+    from ascolto.settings import get_settings
+
+    return prepare(get_settings())
+
+
+@app.command("list")
+def list_command(
+    status: Annotated[
+        str | None, typer.Option(help=f"Only this status: {', '.join(STATUSES)}.")
+    ] = None,
+    channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind, e.g. alert, reply.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+) -> None:
+    """Messages, newest first, with their status and last error."""
+    from sqlmodel import Session
+
+    from ascolto.cli import err, out
+    from storage.outbox import count_by_status, list_messages
+
+    if status is not None and status not in STATUSES:
+        err.print(f"[red]error:[/] --status must be one of: {', '.join(STATUSES)}")
+        raise typer.Exit(2)
+    with Session(_engine()) as session:
+        rows = list_messages(session, status=status, channel=channel, kind=kind, limit=limit)
+        counts = count_by_status(session)
+    summary = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts.get(s)) or "empty"
+    table = Table(title=f"outbox: {summary}")
+    for column in ("id", "status", "channel", "kind", "recipient", "attempts", "when"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("subject / problem", overflow="fold", ratio=1)
+    for m in rows:
+        when = m.sent_at if m.status == "sent" else m.next_attempt_at
+        state = "ready to post" if m.status == "sent" and m.channel == "manual" else m.status
+        detail = m.last_error if m.status != "sent" and m.last_error else m.subject
+        table.add_row(
+            str(m.id),
+            state,
+            m.channel,
+            m.kind,
+            escape(m.recipient),
+            str(m.attempts),
+            when.strftime("%Y-%m-%d %H:%M UTC") if when else "",
+            escape(detail or ""),
+        )
+    out.print(table)
+
+
+@app.command("show")
+def show(message_id: Annotated[int, typer.Argument(help="Message id.")]) -> None:
+    """One message in full: where it goes, its text, and what happened to it."""
+    from sqlmodel import Session
+
+    from ascolto.cli import err, out
+    from storage.outbox import get_message
+
+    with Session(_engine()) as session:
+        m = get_message(session, message_id)
+    if m is None:
+        err.print(f"[red]error:[/] no outbox message with id {message_id}")
+        raise typer.Exit(2)
+    lines = [
+        f"message {m.id}: {m.status}, {m.attempts} attempt(s)",
+        f"key:       {m.key}",
+        f"channel:   {m.channel} ({m.kind})",
+        f"recipient: {m.recipient}",
+        f"subject:   {m.subject}",
+        f"created:   {m.created_at.isoformat()}",
+    ]
+    if m.sent_at:
+        lines.append(f"sent:      {m.sent_at.isoformat()}")
+    if m.remote_url:
+        label = "post at" if m.channel == "manual" else "posted"
+        lines.append(f"{label}:   {m.remote_url}")
+    if m.last_error:
+        lines.append(f"problem:   {m.last_error}")
+    out.print(escape("\n".join(lines)), highlight=False, soft_wrap=True)
+    out.print()
+    out.print(escape(m.text), highlight=False, soft_wrap=True)
+
+
+@app.command("retry")
+def retry_command(
+    message_id: Annotated[int, typer.Argument(help="Message id.")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Also send an `uncertain` message again: only after checking that the "
+            "recipient did not get it.",
+        ),
+    ] = False,
+) -> None:
+    """Send a failed, cancelled or uncertain message again at the next delivery pass."""
+    from ascolto.cli import out
+    from outreach.outbox import retry
+    from storage.db import session_scope
+
+    with session_scope(_engine()) as session:
+        message = retry(session, message_id, force=force)
+    out.print(f"message {message.id} is pending again; it leaves at the next delivery pass")
+
+
+@app.command("cancel")
+def cancel_command(
+    message_id: Annotated[int, typer.Argument(help="Message id.")],
+    reason: Annotated[str | None, typer.Option(help="Why, for the audit trail.")] = None,
+) -> None:
+    """Never send a pending, failed or uncertain message."""
+    from ascolto.cli import out
+    from outreach.outbox import cancel
+    from storage.db import session_scope
+
+    with session_scope(_engine()) as session:
+        message = cancel(session, message_id, reason=reason)
+    out.print(f"message {message.id} is cancelled")
+
+
+@app.command("deliver")
+def deliver_command(
+    limit: Annotated[int, typer.Option(min=1, help="Send at most this many messages.")] = 100,
+) -> None:
+    """One pass now: enqueue notifications of new alerts, then send every due message."""
+    from ascolto.alerting import notify_alerts
+    from ascolto.cli import out
+    from ascolto.settings import get_settings
+    from outreach.outbox import deliver_due
+
+    settings = get_settings()
+    engine = _engine()
+    notified = notify_alerts(settings, engine)
+    report = deliver_due(settings, engine, limit=limit)
+    parts = [
+        f"sent {report.sent}",
+        f"retrying {report.retrying}",
+        f"failed {report.failed}",
+        f"uncertain {report.uncertain}",
+    ]
+    if report.resumed:
+        parts.append(f"resumed {report.resumed} interrupted")
+    if notified.messages or notified.digests:
+        parts.append(f"alert notifications {notified.messages}, digests {notified.digests}")
+    out.print("; ".join(parts), highlight=False)
+    for channel, reason in sorted(report.waiting.items()):
+        out.print(f"{channel} messages wait: {escape(reason)}", highlight=False)
+    for problem in report.problems:
+        out.print(f"  {escape(problem)}", highlight=False, soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(EXIT_FAILED)

@@ -1,0 +1,77 @@
+"""`ascolto tokens ...`: tokens for scripts that use the JSON API under /api/v1."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+app = typer.Typer(help="Tokens for scripts using the JSON API.", no_args_is_help=True)
+
+
+def _engine() -> Engine:
+    from ascolto.database import prepare
+    from ascolto.settings import get_settings
+
+    return prepare(get_settings())
+
+
+@app.command("create")
+def create(
+    username: Annotated[str, typer.Argument(help="The user the token acts as (and whose role).")],
+    name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "script",
+) -> None:
+    """Create a token and print it once: it is stored only as a hash."""
+    from ascolto.api_tokens import create_token
+    from ascolto.cli import out
+    from storage.db import session_scope
+
+    with session_scope(_engine()) as session:
+        made = create_token(session, username=username, name=name)
+        token_id = made.token.id
+    out.print(f"token {token_id} for {escape(username)}; send it as 'Authorization: Bearer ...':")
+    print(made.secret)
+
+
+@app.command("list")
+def list_command() -> None:
+    """Every token: its user, when it was created and last used, and whether it is revoked."""
+    from sqlmodel import Session
+
+    from ascolto.cli import out
+    from storage.api_tokens import list_tokens
+
+    with Session(_engine()) as session:
+        rows = list_tokens(session)
+    table = Table(title=f"{len(rows)} token(s)")
+    for column in ("id", "name", "user", "role", "created", "last used", "revoked"):
+        table.add_column(column, no_wrap=True)
+    stamp = "%Y-%m-%d %H:%M UTC"
+    for token, user in rows:
+        table.add_row(
+            str(token.id),
+            escape(token.name),
+            escape(user.username),
+            user.role,
+            token.created_at.strftime(stamp),
+            token.last_used_at.strftime(stamp) if token.last_used_at else "never",
+            token.revoked_at.strftime(stamp) if token.revoked_at else "",
+        )
+    out.print(table)
+
+
+@app.command("revoke")
+def revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (see `tokens list`).")],
+) -> None:
+    """Revoke a token: scripts using it are refused from now on."""
+    from ascolto.api_tokens import revoke_token
+    from ascolto.cli import out
+    from storage.db import session_scope
+
+    with session_scope(_engine()) as session:
+        revoke_token(session, token_id)
+    out.print(f"revoked token {token_id}")

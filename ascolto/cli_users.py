@@ -1,0 +1,138 @@
+"""`ascolto users ...`: the people who sign in to the web app and work the review queue."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+from ascolto.auth import ROLES, UserError
+
+app = typer.Typer(help="People who use the web app and the review queue.", no_args_is_help=True)
+
+RoleOption = Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")]
+PasswordStdin = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read the password from the first line of standard input instead of a prompt.",
+    ),
+]
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise UserError("no password on standard input")
+        return password
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def _engine() -> Engine:
+    from ascolto.database import prepare
+    from ascolto.settings import get_settings
+
+    return prepare(get_settings())
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Username (letters, digits, '.', '_', '-', '@').")],
+    role: RoleOption = "agent",
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Add a user; the password is asked for (twice) or read from standard input."""
+    from ascolto.auth import create_user
+    from ascolto.cli import out
+    from storage.db import session_scope
+
+    password = _password(password_stdin)
+    with session_scope(_engine()) as session:
+        user = create_user(session, username=name, password=password, role=role)
+    out.print(f"added {escape(user.username)} ({user.role})", highlight=False)
+
+
+@app.command("list")
+def list_command() -> None:
+    """Every user with their role and whether they may sign in."""
+    from sqlmodel import Session
+
+    from ascolto.cli import out
+    from storage.users import list_users
+
+    with Session(_engine()) as session:
+        rows = list_users(session)
+    table = Table(title=f"{len(rows)} user(s)")
+    for column in ("username", "role", "active", "created"):
+        table.add_column(column, no_wrap=True)
+    for user in rows:
+        table.add_row(
+            escape(user.username),
+            user.role,
+            "yes" if user.active else "no (disabled)",
+            user.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        )
+    out.print(table)
+
+
+@app.command("disable")
+def disable(name: Annotated[str, typer.Argument(help="Username.")]) -> None:
+    """Stop a user from signing in and end their sessions (nothing they did is deleted)."""
+    from ascolto.auth import set_active
+    from ascolto.cli import out
+    from storage.db import session_scope
+
+    with session_scope(_engine()) as session:
+        user = set_active(session, name, False)
+    out.print(f"disabled {escape(user.username)}", highlight=False)
+
+
+@app.command("enable")
+def enable(name: Annotated[str, typer.Argument(help="Username.")]) -> None:
+    """Let a disabled user sign in again."""
+    from ascolto.auth import set_active
+    from ascolto.cli import out
+    from storage.db import session_scope
+
+    with session_scope(_engine()) as session:
+        user = set_active(session, name, True)
+    out.print(f"enabled {escape(user.username)}", highlight=False)
+
+
+@app.command("passwd")
+def passwd(
+    name: Annotated[str, typer.Argument(help="Username.")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Set a new password for a user and end their sessions."""
+    from ascolto.auth import find_user, set_password
+    from ascolto.cli import out
+    from storage.db import session_scope
+
+    engine = _engine()
+    with session_scope(engine) as session:
+        find_user(session, name)  # an unknown name fails before the prompt
+    password = _password(password_stdin)
+    with session_scope(engine) as session:
+        user = set_password(session, name, password)
+    out.print(f"changed the password of {escape(user.username)}", highlight=False)
+
+
+@app.command("role")
+def role_command(
+    name: Annotated[str, typer.Argument(help="Username.")],
+    role: Annotated[str, typer.Argument(help=f"One of: {', '.join(ROLES)}.")],
+) -> None:
+    """Give a user another role."""
+    from ascolto.auth import set_role
+    from ascolto.cli import out
+    from storage.db import session_scope
+
+    with session_scope(_engine()) as session:
+        user = set_role(session, name, role)
+    out.print(f"{escape(user.username)} is now {user.role}", highlight=False)

@@ -1,0 +1,650 @@
+"""The defect step: after classification, group each watched product's new complaints.
+
+For every product in its watch window (`launched_on` + `watch_days`), the complaint and
+defect mentions classified since the last run are read with their embeddings, handed to
+the detector with every live cluster, and the outcome is stored in one transaction per
+product: its clusters, their new members, its alerts (one per cluster and level) and how
+far it has read. A crash loses only the products not yet committed; the next run reads
+their complaints again and nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from ascolto.classifying import mention_text
+from ascolto.settings import Settings
+from storage import audit
+from storage.db import session_scope
+from storage.defects import (
+    CLOSED,
+    Candidate,
+    StaleWrite,
+    add_members,
+    bought_products,
+    complaint_candidates,
+    complaint_texts,
+    drop_cluster,
+    get_alert,
+    get_cluster,
+    get_watch,
+    insert_cluster,
+    known_members,
+    list_alerts,
+    live_clusters,
+    merge_cluster,
+    raise_alert,
+    save_watch,
+    set_alert_status,
+    update_cluster,
+    watch_start,
+    watched_products,
+)
+from storage.models import Alert, DefectCluster, Product
+from storage.types import utcnow
+
+if TYPE_CHECKING:
+    from classify.defects import Assessment, ClusterState, DefectDetector, ProductRates
+
+log = logging.getLogger(__name__)
+
+ACTOR = "defects"
+# Labels committed out of order (two classifiers at once) are caught by re-reading this
+# much before the cursor; mentions already counted are skipped.
+MARGIN = timedelta(minutes=5)
+# Complaints read per round; a backlog (a first run, a reclassification) takes several.
+BATCH = 2000
+# Days of per-product complaint counts kept for the baseline.
+BASELINE_DAYS = 120
+
+
+@dataclass
+class DefectReport:
+    """What one detection run did, for logs, the command line and tests."""
+
+    products: list[str] = field(default_factory=list)
+    complaints: int = 0
+    clusters_written: int = 0
+    alerts: list[int] = field(default_factory=list)
+    committed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    rounds: int = 0
+    seconds: float = 0.0
+    stopped: bool = False
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.failed
+
+
+def detector_for(settings: Settings) -> DefectDetector:
+    """The detector configured by `[defects]`."""
+    from classify.defects import DefectDetector
+
+    return DefectDetector(settings.defects.config())
+
+
+def detect_defects(
+    settings: Settings,
+    engine: Engine,
+    *,
+    now: datetime | None = None,
+    stop: threading.Event | None = None,
+    detector: DefectDetector | None = None,
+    batch: int = BATCH,
+) -> DefectReport:
+    """Run detection over every complaint classified since the last run.
+
+    Errors are logged and reported in `report.failed` / `report.error`; what was committed
+    stays, and the next run takes up the rest.
+    """
+    report = DefectReport()
+    started = time.perf_counter()
+    moment = now or utcnow()
+    try:
+        _run(engine, detector or detector_for(settings), moment, report, stop, batch)
+    except Exception as exc:
+        log.exception("defect detection stopped by an error")
+        report.error = f"{type(exc).__name__}: {exc}"
+    report.seconds = time.perf_counter() - started
+    if report.complaints or report.alerts or not report.ok:
+        log.info(
+            "defect detection %s: %d complaint(s) of %d product(s), %d cluster(s) written, "
+            "%d alert(s), %.1fs",
+            "failed" if not report.ok else "done",
+            report.complaints,
+            len(report.products),
+            report.clusters_written,
+            len(report.alerts),
+            report.seconds,
+        )
+    return report
+
+
+# -- one run -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Watch:
+    product: Product
+    version: int
+    cursor: tuple[datetime, int] | None
+    daily: dict[str, int]
+    start: datetime
+
+
+@dataclass
+class _Loaded:
+    row: DefectCluster
+    state: ClusterState
+    data: dict[str, Any]
+
+
+@dataclass
+class _Round:
+    """Everything one round decided, before it is stored product by product."""
+
+    complaints: dict[int, dict[int, str]] = field(default_factory=dict)
+    """product id -> {mention id: UTC day of the complaint} of the complaints taken."""
+    assignments: dict[int, dict[int, str]] = field(default_factory=dict)
+    assessments: dict[str, Assessment] = field(default_factory=dict)
+    raised: list[Assessment] = field(default_factory=list)
+    merged: dict[str, str] = field(default_factory=dict)
+    expired: set[str] = field(default_factory=set)
+    retired: set[str] = field(default_factory=set)
+    states: list[ClusterState] = field(default_factory=list)
+
+
+def _run(
+    engine: Engine,
+    detector: DefectDetector,
+    now: datetime,
+    report: DefectReport,
+    stop: threading.Event | None,
+    batch: int,
+) -> None:
+    after: tuple[datetime, int] | None = None
+    first = True
+    while True:
+        if stop is not None and stop.is_set():
+            report.stopped = True
+            return
+        with Session(engine, expire_on_commit=False) as session:
+            watches = _watches(session, now.date())
+            if not watches:
+                return
+            if first:
+                after = _reading_start(watches.values())
+            candidates = complaint_candidates(session, after=after, limit=batch)
+            loaded = {row.key: _load(row) for row in live_clusters(session, list(watches))}
+            work = _select(session, watches, candidates, now)
+            session.expunge_all()
+        report.products = [w.product.name for w in watches.values()]
+        end = candidates[-1].position if candidates else None
+        decided = _decide(detector, watches, loaded, work, now)
+        report.rounds += 1
+        for product_id, watch in watches.items():
+            if stop is not None and stop.is_set():
+                report.stopped = True
+                return
+            try:
+                with session_scope(engine) as session:
+                    written, alerts = _store(session, watch, loaded, decided, end, now)
+            except Exception as exc:
+                log.exception("storing defect clusters of %s failed", watch.product.name)
+                report.failed[watch.product.name] = f"{type(exc).__name__}: {exc}"
+                continue
+            report.committed.append(watch.product.name)
+            report.complaints += len(decided.complaints.get(product_id, {}))
+            report.clusters_written += written
+            report.alerts += alerts
+        # A product that failed was left where it was; the next run re-reads it after the
+        # others, so the in-memory states of this run are not built on.
+        if report.failed or len(candidates) < batch:
+            return
+        after, first = end, False
+
+
+def _watches(session: Session, today: date) -> dict[int, _Watch]:
+    out = {}
+    for product in watched_products(session, today=today):
+        watch = get_watch(session, product.id or 0)
+        start = watch_start(product)
+        assert start is not None  # watched products have a launch date
+        cursor = (watch.cursor_at, watch.cursor_mention_id) if watch.cursor_at is not None else None
+        out[product.id or 0] = _Watch(product, watch.version, cursor, dict(watch.daily), start)
+    return out
+
+
+def _reading_start(watches: Any) -> tuple[datetime, int] | None:
+    cursors = [w.cursor for w in watches]
+    if any(c is None for c in cursors):
+        return None
+    earliest = min(c for c in cursors if c is not None)
+    return earliest[0] - MARGIN, 0
+
+
+def _load(row: DefectCluster) -> _Loaded:
+    from classify.defects import ClusterState
+
+    return _Loaded(row, ClusterState.from_json(row.state, row.vectors), row.state)
+
+
+@dataclass
+class _Work:
+    """Each product's new complaints, as the detector takes them."""
+
+    complaints: dict[int, list[Any]] = field(default_factory=dict)
+
+
+def _select(
+    session: Session, watches: dict[int, _Watch], candidates: Sequence[Candidate], now: datetime
+) -> _Work:
+    """Pick each candidate's watched products: named in it, or bought by its author."""
+    from classify.defects import Complaint
+
+    by_name = {w.product.name: pid for pid, w in watches.items()}
+    unnamed = [c.mention_id for c in candidates if not c.products]
+    bought = bought_products(session, unnamed) if unnamed else {}
+    wanted: dict[int, list[Candidate]] = {}
+    for c in candidates:
+        named = {by_name[n] for n in c.products if n in by_name}
+        if not c.products:
+            # Only an unambiguous purchase says which product an unnamed complaint is about.
+            ours = bought.get(c.mention_id, set()) & set(watches)
+            named = ours if len(ours) == 1 else set()
+        for pid in named:
+            cursor = watches[pid].cursor
+            if cursor is None or c.position > (cursor[0] - MARGIN, 0):
+                wanted.setdefault(pid, []).append(c)
+    work = _Work()
+    texts = complaint_texts(session, [c for cs in wanted.values() for c in cs])
+    for pid, items in wanted.items():
+        counted = known_members(session, product_id=pid, mention_ids=[c.mention_id for c in items])
+        watch = watches[pid]
+        for c in items:
+            found = texts.get(c.mention_id)
+            if found is None or c.mention_id in counted or found.at < watch.start:
+                continue
+            work.complaints.setdefault(pid, []).append(
+                Complaint(
+                    mention_id=c.mention_id,
+                    product=watch.product.name,
+                    at=min(found.at, now),
+                    author=found.author,
+                    source=found.source,
+                    text=mention_text(found.title, found.text),
+                    vector=found.vector,
+                    language=found.language,
+                )
+            )
+    return work
+
+
+def _decide(
+    detector: DefectDetector,
+    watches: dict[int, _Watch],
+    loaded: dict[str, _Loaded],
+    work: _Work,
+    now: datetime,
+) -> _Round:
+    """One detector update per product (a mention may be a complaint of two products)."""
+    decided = _Round()
+    states = [item.state for item in loaded.values()]
+    dims = {len(c.vector) for cs in work.complaints.values() for c in cs}
+    if len(dims) == 1:
+        # A new encoder: clusters of the old one cannot take its vectors; they are retired.
+        (dim,) = dims
+        decided.retired = {s.key for s in states if s.dim != dim}
+        states = [s for s in states if s.key not in decided.retired]
+    rates = {w.product.name: _rates(w, now, detector) for w in watches.values()}
+    # Every update also ages every product's clusters: one is enough when nothing is new.
+    for pid in [p for p in watches if work.complaints.get(p)] or list(watches)[:1]:
+        complaints = work.complaints.get(pid, [])
+        result = detector.update(states, complaints, now=now, rates=rates)
+        states = list(result.clusters)
+        decided.complaints[pid] = {
+            c.mention_id: c.at.astimezone(UTC).date().isoformat()
+            for c in complaints
+            if c.mention_id not in result.rejected
+        }
+        decided.assignments[pid] = result.assignments
+        decided.merged.update(result.merged)
+        decided.expired.update(result.expired)
+        for assessment in result.assessments:
+            decided.assessments[assessment.key] = assessment
+        decided.raised.extend(result.alerts)
+        for mention_id, reason in result.rejected.items():
+            log.warning("complaint %d left out of defect detection: %s", mention_id, reason)
+    decided.states = states
+    return decided
+
+
+def _rates(watch: _Watch, now: datetime, detector: DefectDetector) -> ProductRates:
+    """Complaints per day from launch to the start of the recent window."""
+    from classify.defects import ProductRates
+
+    end = now - timedelta(hours=detector.config.window_hours)
+    days = (end - watch.start).total_seconds() / 86400
+    if days < 1:
+        return ProductRates(complaints_per_day=0.0, days=0.0)
+    first, last = watch.start.date().isoformat(), end.date().isoformat()
+    total = sum(n for day, n in watch.daily.items() if first <= day < last)
+    return ProductRates(complaints_per_day=total / days, days=round(days, 2))
+
+
+def _store(
+    session: Session,
+    watch: _Watch,
+    loaded: dict[str, _Loaded],
+    decided: _Round,
+    end: tuple[datetime, int] | None,
+    now: datetime,
+) -> tuple[int, list[int]]:
+    """Write one product's share of the round: clusters, members, merges, alerts, cursor."""
+    product = watch.product
+    pid = product.id or 0
+    ids: dict[str, int] = {}
+    written = 0
+    mine = [s for s in decided.states if s.product == product.name]
+    for state in mine:
+        before = loaded.get(state.key)
+        data = state.to_json()
+        values = _columns(state, decided.assessments.get(state.key), data, now)
+        if before is None:
+            ids[state.key] = insert_cluster(session, key=state.key, product_id=pid, values=values)
+            written += 1
+        else:
+            ids[state.key] = before.row.id or 0
+            if data != before.data or state.key in decided.assessments:
+                update_cluster(
+                    session, cluster_id=ids[state.key], version=before.row.version, values=values
+                )
+                written += 1
+    for absorbed, survivor in decided.merged.items():
+        gone = loaded.get(absorbed)
+        if gone is None or gone.row.product_id != pid:
+            continue
+        target = _follow(survivor, decided.merged)
+        merge_cluster(
+            session,
+            absorbed_id=gone.row.id or 0,
+            version=gone.row.version,
+            survivor_id=ids[target],
+            now=now,
+        )
+    for key in decided.expired | decided.retired:
+        gone = loaded.get(key)
+        if gone is None or gone.row.product_id != pid:
+            continue
+        if key in decided.retired:
+            update_cluster(
+                session,
+                cluster_id=gone.row.id or 0,
+                version=gone.row.version,
+                values={"live": False, "updated_at": now},
+            )
+        else:
+            drop_cluster(session, cluster_id=gone.row.id or 0, version=gone.row.version, now=now)
+    assignments = decided.assignments.get(pid, {})
+    members = {
+        mention_id: ids[joined]
+        for mention_id in decided.complaints.get(pid, {})
+        if (joined := assignments.get(mention_id)) is not None and joined in ids
+    }
+    if members:
+        add_members(session, product_id=pid, members=members, now=now)
+    alerts = []
+    for assessment in decided.raised:
+        if assessment.product != product.name or assessment.key not in ids:
+            continue
+        alert = _raise(session, product, ids[assessment.key], assessment, now)
+        if alert is not None:
+            alerts.append(alert.id or 0)
+    daily = dict(watch.daily)
+    for day in decided.complaints.get(pid, {}).values():
+        daily[day] = daily.get(day, 0) + 1
+    oldest = (now - timedelta(days=BASELINE_DAYS)).date().isoformat()
+    daily = {d: n for d, n in sorted(daily.items()) if d >= oldest}
+    cursor = watch.cursor if end is None else max(watch.cursor or end, end)
+    if written or members or alerts or cursor != watch.cursor or daily != watch.daily:
+        save_watch(
+            session, product_id=pid, version=watch.version, cursor=cursor, daily=daily, now=now
+        )
+    return written, alerts
+
+
+def _follow(key: str, merged: dict[str, str]) -> str:
+    while key in merged:
+        key = merged[key]
+    return key
+
+
+def _columns(
+    state: ClusterState, assessment: Assessment | None, data: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """A cluster's columns: what people read, and the detector's memory of it."""
+    values: dict[str, Any] = {
+        "status": state.status,
+        "level": state.alert_level,
+        "title": state.title[:300],
+        "keywords": list(state.keywords),
+        "size": state.size,
+        "authors": state.authors,
+        "sources": dict(sorted(state.sources.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "first_at": state.first_at,
+        "last_at": state.last_at,
+        "updated_at": now,
+        "state": data,
+        "vectors": state.vectors_bytes(),
+    }
+    if assessment is not None:
+        evidence = assessment.evidence()
+        values["growth"] = evidence["growth"]
+        values["representatives"] = evidence["representatives"]
+        values["reasons"] = list(assessment.reasons)
+    return values
+
+
+def _raise(
+    session: Session, product: Product, cluster_id: int, assessment: Assessment, now: datetime
+) -> Alert | None:
+    level = assessment.raised_level or assessment.level
+    title = f"{product.name}: {assessment.title or 'complaints about the same problem'}"
+    alert = raise_alert(
+        session,
+        cluster_id=cluster_id,
+        product_id=product.id or 0,
+        level=level,
+        title=title if level == 1 else f"{title} (level {level})",
+        summary=alert_summary(product.name, assessment, level),
+        evidence={**assessment.evidence(), "level": level, "product": product.name},
+        now=now,
+    )
+    if alert is not None:
+        audit.record(
+            session,
+            actor=ACTOR,
+            action="alert.raise",
+            subject_type="alert",
+            subject_id=alert.id,
+            details={"cluster_id": cluster_id, "product": product.name, "level": level},
+        )
+    return alert
+
+
+def alert_summary(product: str, assessment: Assessment, level: int) -> str:
+    """One paragraph a product team can act on: what, how many, how fast, where."""
+    m = assessment.measures
+    hours = _hours(assessment.first_at, assessment.last_at)
+    sources = ", ".join(f"{name} {n}" for name, n in list(assessment.sources.items())[:5])
+    lines = [
+        f"{product}: {assessment.title or 'similar complaints'} — {m.size} mention(s) from "
+        f"{m.authors} author(s) in {hours}, {m.recent} of them recently "
+        f"({m.rate_ratio:.1f}x what an ordinary theme of the product gets).",
+        f"Sources: {sources or 'unknown'}.",
+    ]
+    if assessment.keywords:
+        lines.append(f"Keywords: {', '.join(assessment.keywords)}.")
+    lines.append(f"Escalation level {level}.")
+    lines += [f"- {reason}" for reason in assessment.reasons]
+    return "\n".join(lines)
+
+
+def _hours(first: datetime, last: datetime) -> str:
+    hours = max((last - first).total_seconds() / 3600, 0.0)
+    return f"{hours:.0f} h" if hours < 72 else f"{hours / 24:.0f} days"
+
+
+# -- people acting on clusters and alerts ------------------------------------------------------
+
+AlertAction = Literal["acknowledge", "dismiss", "resolve"]
+_ALERT_STATUS: dict[str, str] = {
+    "acknowledge": "acknowledged",
+    "dismiss": "dismissed",
+    "resolve": "resolved",
+}
+
+
+class TransitionError(ValueError):
+    """The alert or cluster cannot go from its status to the one asked for."""
+
+
+def act_on_alert(
+    engine: Engine,
+    alert_id: int,
+    action: AlertAction,
+    *,
+    by: str,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> list[Alert]:
+    """Acknowledge, dismiss or resolve an alert, recorded in the audit trail.
+
+    Dismissing or resolving also dismisses or resolves its cluster (so it alerts again
+    only as the detector allows) and the cluster's other alerts still open. Returns the
+    alerts changed, the one asked for first; doing again what is done changes nothing.
+    Raises LookupError for an unknown id, TransitionError for a closed alert.
+    """
+    when = now or utcnow()
+    status = _ALERT_STATUS[action]
+    with session_scope(engine) as session:
+        alert = get_alert(session, alert_id)
+        if alert is None:
+            raise LookupError(f"no alert {alert_id}")
+        if alert.status == status:
+            return []
+        if alert.status in CLOSED:
+            raise TransitionError(f"alert {alert_id} is already {alert.status}")
+        changed = [alert]
+        if action != "acknowledge":
+            _act_on_cluster(session, alert.cluster_id, action, when)
+            changed += [
+                a
+                for a in list_alerts(session, cluster_id=alert.cluster_id, limit=1000)
+                if a.id != alert.id and a.status not in CLOSED
+            ]
+        for item in changed:
+            previous = item.status
+            set_alert_status(session, item, status=status, by=by, now=when)
+            audit.record(
+                session,
+                actor=by,
+                action=f"alert.{action}",
+                subject_type="alert",
+                subject_id=item.id,
+                details={
+                    "from": previous,
+                    "to": status,
+                    "cluster_id": item.cluster_id,
+                    "level": item.level,
+                    "reason": reason,
+                    **({} if item is alert else {"with_alert": alert.id}),
+                },
+            )
+        return changed
+
+
+def act_on_cluster(
+    engine: Engine,
+    cluster_id: int,
+    action: Literal["dismiss", "resolve"],
+    *,
+    by: str,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> DefectCluster:
+    """Dismiss or resolve a cluster (and its open alerts), recorded in the audit trail."""
+    when = now or utcnow()
+    with session_scope(engine) as session:
+        cluster = get_cluster(session, cluster_id)
+        if cluster is None:
+            raise LookupError(f"no defect cluster {cluster_id}")
+        open_alerts = [
+            a
+            for a in list_alerts(session, cluster_id=cluster_id, limit=1000)
+            if a.status not in CLOSED
+        ]
+    if open_alerts:
+        act_on_alert(engine, open_alerts[0].id or 0, action, by=by, reason=reason, now=when)
+    else:
+        with session_scope(engine) as session:
+            previous = _act_on_cluster(session, cluster_id, action, when)
+            audit.record(
+                session,
+                actor=by,
+                action=f"defect_cluster.{action}",
+                subject_type="defect_cluster",
+                subject_id=cluster_id,
+                details={"from": previous, "to": _ALERT_STATUS[action], "reason": reason},
+            )
+    with Session(engine) as session:
+        found = get_cluster(session, cluster_id)
+        assert found is not None
+        return found
+
+
+def _act_on_cluster(
+    session: Session, cluster_id: int, action: Literal["dismiss", "resolve"], when: datetime
+) -> str:
+    """Tell the cluster's state what a person decided; returns its previous status."""
+    from classify.defects import ClusterState
+
+    cluster = get_cluster(session, cluster_id)
+    if cluster is None:
+        raise LookupError(f"no defect cluster {cluster_id}")
+    previous = cluster.status
+    state = ClusterState.from_json(cluster.state, cluster.vectors)
+    if action == "dismiss":
+        state.dismiss(when)
+    else:
+        state.resolve(when)
+    update_cluster(
+        session,
+        cluster_id=cluster_id,
+        version=cluster.version,
+        values={"status": state.status, "state": state.to_json(), "updated_at": when},
+    )
+    return previous
+
+
+__all__ = [
+    "DefectReport",
+    "StaleWrite",
+    "TransitionError",
+    "act_on_alert",
+    "act_on_cluster",
+    "alert_summary",
+    "detect_defects",
+    "detector_for",
+]

@@ -1,0 +1,403 @@
+"""Drafting replies to real complaints: what the policy holds back, languages, templates, speed.
+
+A fixed set of real posts from ../shared/datasets/ (English complaints to brands on Twitter,
+bug reports from app reviews, negative Italian tweets) is stored as mentions of several
+source kinds; a third of the authors are customers with an order, an e-mail address, a
+time zone and sometimes earlier contacts or an opt-out. The real classifier labels them,
+then the scheduled drafting step (`outreach.drafting.draft_pending`) drafts and checks
+every one that calls for a reply against the shipped policy, on a SQLite file.
+
+Reported: the share of drafts each rule blocked, escalated or amended; the share written
+in the customer's language (the language of the dataset the post comes from), next to
+always answering in the brand's default language; template coverage; drafts per second,
+next to rendering the same templates alone, measured in the same run.
+
+    python benchmarks/drafts.py [--english 400] [--bugs 200] [--italian 200] [--show 12]
+
+Prints a table and writes benchmarks/results/drafts.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+DATASETS = ROOT.parent / "shared" / "datasets"
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from sqlmodel import Session, select  # noqa: E402
+
+from ascolto.classifying import classify_pending  # noqa: E402
+from ascolto.database import prepare  # noqa: E402
+from ascolto.settings import Settings, load_settings  # noqa: E402
+from classify.test_splits import app_reviews, italian_test  # noqa: E402
+from outreach.context import facts_for_mention  # noqa: E402
+from outreach.drafting import Drafter, draft_follow_up, draft_pending  # noqa: E402
+from outreach.intents import INTENTS  # noqa: E402
+from outreach.phrasing import template_data  # noqa: E402
+from outreach.rendering import renderer  # noqa: E402
+from outreach.voice import voice_for  # noqa: E402
+from storage.db import session_scope  # noqa: E402
+from storage.mentions import NewMention, ingest  # noqa: E402
+from storage.models import Alert, DefectCluster, Draft, Mention, Product, Source  # noqa: E402
+from storage.orders import NewOrder, NewOrderLine, upsert_orders  # noqa: E402
+from storage.outreach import mention_facts, record_contact  # noqa: E402
+
+NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
+# Where each post is said to come from, in turn: public replies of every kind.
+SOURCE_KINDS = ("reddit", "mastodon", "bluesky", "appstore", "hackernews")
+ZONES = ("Europe/Rome", "America/New_York", "Asia/Tokyo", "Europe/London")
+PRODUCT = "Acme Tab 3"
+
+
+@dataclass(frozen=True)
+class Post:
+    """A real post, the language it is written in, and where it was taken from."""
+
+    key: str
+    text: str
+    language: str
+    origin: str
+
+
+def _rank(key: str) -> str:
+    return hashlib.sha1(key.encode()).hexdigest()
+
+
+def real_posts(datasets: Path, english: int, bugs: int, italian: int) -> list[Post]:
+    """A fixed selection (by hash, not by position) of each dataset's negative posts."""
+    with (datasets / "complaints" / "train.csv").open(encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["complaint"] == "1"]
+    complaints = sorted(rows, key=lambda r: _rank(r["id"]))[:english]
+    posts = [Post(f"c{r['id']}", r["text"], "en", "complaints") for r in complaints]
+    reviews = [r for r in app_reviews(datasets) if "Bug" in r["types"]]  # type: ignore[operator]
+    for r in sorted(reviews, key=lambda r: _rank(str(r["text"])))[:bugs]:
+        posts.append(Post(f"b{_rank(str(r['text']))[:12]}", str(r["text"]), "en", "bug_reports"))
+    split = italian_test(datasets)
+    negative = [t for t, label in zip(split.texts, split.labels, strict=True) if label == 0]
+    for text in sorted(negative, key=_rank)[:italian]:
+        posts.append(Post(f"i{_rank(text)[:12]}", text, "it", "italian_negative"))
+    return posts
+
+
+def settings_for(folder: Path) -> Settings:
+    path = folder / "settings.toml"
+    path.write_text(
+        f'[database]\nurl = "sqlite:///{folder / "drafts.db"}"\n\n'
+        '[outreach]\nenabled = true\nreply_channel = "email"\nintents = ["complaint", '
+        '"question"]\nmax_age_days = 30\nbatch_size = 100\n\n'
+        f'[[products]]\nname = "{PRODUCT}"\naliases = ["Tab 3"]\nskus = ["AT3-128"]\n',
+        encoding="utf-8",
+    )
+    return load_settings(path)
+
+
+def store_world(settings: Settings, posts: list[Post]) -> None:
+    """Mentions of each source kind; every third author a customer with an order."""
+    engine = prepare(settings)
+    with session_scope(engine) as session:
+        sources = {}
+        for kind in (*SOURCE_KINDS, "shopify"):
+            source = Source(name=kind, kind=kind)
+            session.add(source)
+            session.flush()
+            sources[kind] = source.id or 0
+        for n, post in enumerate(posts):
+            kind = SOURCE_KINDS[n % len(SOURCE_KINDS)]
+            handle = f"user{n}"
+            digest = int(_rank(post.key), 16)
+            if digest % 3 == 0:
+                days = digest % 11
+                upsert_orders(
+                    session,
+                    source_id=sources["shopify"],
+                    orders=[
+                        NewOrder(
+                            external_id=f"A{10000 + n}",
+                            email=f"customer{n}@example.com",
+                            name=("Giulia Rossi" if post.language == "it" else "Sam Taylor"),
+                            language=post.language,
+                            timezone=ZONES[digest % len(ZONES)],
+                            do_not_contact=digest % 20 == 0,
+                            currency="EUR",
+                            lines=[NewOrderLine(sku="AT3-128", title=PRODUCT)],
+                            handles=((kind, handle),),
+                            ordered_at=NOW - dt.timedelta(days=days + 4),
+                            shipped_at=NOW - dt.timedelta(days=days + 2) if days % 4 else None,
+                            delivered_at=NOW - dt.timedelta(days=days) if days % 2 else None,
+                        )
+                    ],
+                )
+            ingest(
+                session,
+                source_id=sources[kind],
+                items=[
+                    NewMention(
+                        external_id=post.key,
+                        text=post.text,
+                        url=f"https://{kind}.example/p/{post.key}",
+                        author_handle=handle,
+                        author_platform=kind,
+                        published_at=NOW - dt.timedelta(hours=1 + n % 48),
+                    )
+                ],
+            )
+        session.flush()
+        # The product has a known defect: its defect complaints acknowledge it.
+        product_id = session.exec(select(Product.id).where(Product.name == PRODUCT)).one() or 0
+        cluster = DefectCluster(
+            key="bench-battery",
+            product_id=product_id,
+            status="growing",
+            title="battery drains overnight",
+            first_at=NOW - dt.timedelta(days=2),
+            last_at=NOW,
+            vectors=b"",
+        )
+        session.add(cluster)
+        session.flush()
+        session.add(
+            Alert(
+                cluster_id=cluster.id or 0,
+                product_id=product_id,
+                level=1,
+                title=f"{PRODUCT}: battery drains overnight",
+                summary="a growing cluster of complaints",
+            )
+        )
+        # Some customers were written to three times this week already.
+        for customer_n in range(0, len(posts), 30):
+            for day in range(3):
+                record_contact(
+                    session,
+                    channel="email",
+                    kind="checkin",
+                    customer_id=_customer_of(session, customer_n),
+                    at=NOW - dt.timedelta(days=day + 1),
+                )
+
+
+def _customer_of(session: Session, n: int) -> int | None:
+    from storage.models import Customer
+
+    return session.exec(
+        select(Customer.id).where(Customer.email == f"customer{n}@example.com")
+    ).first()
+
+
+def render_alone(settings: Settings, drafts: list[Draft]) -> float:
+    """Seconds to render the same drafts' templates from facts gathered beforehand."""
+    engine = prepare(settings)
+    with Session(engine) as session:
+        jobs = []
+        for draft in drafts:
+            found = mention_facts(session, mention_id=draft.mention_id or 0)
+            assert found is not None
+            facts = facts_for_mention(session, settings, found, now=NOW)
+            channel = "public" if draft.public else "email"
+            data = template_data(
+                facts,
+                voice_for(settings.brand, draft.language),
+                channel=channel,
+                language=draft.language,
+            )
+            jobs.append((draft.language, draft.intent, channel, data))
+    rendering = renderer(settings.outreach.templates_dir)
+    started = time.perf_counter()
+    for language, intent, channel, data in jobs:
+        rendering.render(language, intent, channel, data)
+    return time.perf_counter() - started
+
+
+def follow_up_all(settings: Settings, drafts: list[Draft]) -> list[Draft]:
+    """The follow-up e-mail to every customer whose complaint got a draft."""
+    engine = prepare(settings)
+    made = []
+    with session_scope(engine) as session:
+        for draft in drafts:
+            if draft.customer_id is None:
+                continue
+            follow_up = draft_follow_up(
+                session,
+                settings,
+                customer_id=draft.customer_id,
+                mention_id=draft.mention_id,
+                now=NOW + dt.timedelta(days=3),
+            )
+            if follow_up is not None:
+                made.append(follow_up)
+        session.flush()
+        for follow_up in made:
+            session.expunge(follow_up)
+    return made
+
+
+def rule_shares(drafts: list[Draft]) -> dict[str, dict[str, float]]:
+    """Per rule: the share of drafts where it decided block, escalate or amend."""
+    fired: dict[str, Counter[str]] = {}
+    for draft in drafts:
+        seen = {(f["rule"], f["outcome"]) for f in draft.verdict_details}
+        for rule, outcome in seen:
+            fired.setdefault(rule, Counter())[outcome] += 1
+    total = len(drafts) or 1
+    return {
+        rule: {o: round(counts[o] / total, 4) for o in ("block", "escalate", "amend")}
+        for rule, counts in sorted(fired.items())
+    }
+
+
+def held_back(drafts: list[Draft]) -> dict[str, dict[str, str]]:
+    """Per rule that blocked or escalated: the first such draft's reason and text."""
+    found: dict[str, dict[str, str]] = {}
+    for draft in drafts:
+        for finding in draft.verdict_details:
+            if finding["outcome"] in ("block", "escalate") and finding["rule"] not in found:
+                found[finding["rule"]] = {
+                    "outcome": finding["outcome"],
+                    "reason": finding["reason"],
+                    "text": draft.text,
+                }
+    return dict(sorted(found.items()))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--english", type=int, default=400, help="English complaints")
+    parser.add_argument("--bugs", type=int, default=200, help="app-review bug reports")
+    parser.add_argument("--italian", type=int, default=200, help="negative Italian tweets")
+    parser.add_argument("--show", type=int, default=0, help="print this many drafts")
+    parser.add_argument("--datasets", type=Path, default=DATASETS)
+    parser.add_argument("--out", type=Path, default=RESULTS / "drafts.json")
+    args = parser.parse_args()
+
+    posts = real_posts(args.datasets, args.english, args.bugs, args.italian)
+    language_of = {p.key: p.language for p in posts}
+    origin_of = {p.key: p.origin for p in posts}
+    with tempfile.TemporaryDirectory(prefix="ascolto-drafts-") as tmp:
+        settings = settings_for(Path(tmp))
+        store_world(settings, posts)
+        engine = prepare(settings)
+        labelled = classify_pending(settings, engine)
+        assert labelled.ok, labelled.error
+        # The policy and templates are loaded once per process: not part of each draft.
+        drafter = Drafter.from_settings(settings)
+        run = draft_pending(settings, engine, now=NOW, drafter=drafter)
+        assert run.ok, run.error
+        with Session(engine) as session:
+            rows = session.exec(
+                select(Draft, Mention.external_id).join(
+                    Mention,
+                    Draft.mention_id == Mention.id,  # type: ignore[arg-type]
+                )
+            ).all()
+            drafts = [d for d, _ in rows]
+            keys = {d.id: key for d, key in rows}
+        bare = render_alone(settings, drafts)
+        follow_ups = follow_up_all(settings, drafts)
+        shipped = {c for c in renderer(None).combos() if c[1] in INTENTS}
+
+    right = sum(d.language == language_of[keys[d.id]] for d in drafts)
+    default_right = sum(language_of[keys[d.id]] == settings.brand.default_language for d in drafts)
+    used = {
+        (d.language, d.intent, "public" if d.public else "email") for d in (*drafts, *follow_ups)
+    }
+    n = len(drafts) or 1
+    results: dict[str, Any] = {
+        "date": dt.date.today().isoformat(),
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        ),
+        "posts": len(posts),
+        "posts_by_origin": dict(Counter(p.origin for p in posts)),
+        "classified": labelled.classified,
+        "drafted": run.drafted,
+        "drafted_by_origin": dict(Counter(origin_of[keys[d.id]] for d in drafts)),
+        "not_drafted": run.skipped,
+        "render_failures": run.failed,
+        "follow_ups": len(follow_ups),
+        "verdicts": {
+            k: round(v / n, 4) for k, v in sorted(Counter(d.verdict for d in drafts).items())
+        },
+        "statuses": dict(Counter(d.status for d in drafts)),
+        "channels": dict(Counter(d.channel for d in drafts)),
+        "intents": dict(Counter(d.intent for d in drafts)),
+        "rules": rule_shares(drafts),
+        "held_back_examples": held_back(drafts),
+        "language_right": round(right / n, 4),
+        "language_right_by_language": {
+            lang: round(
+                sum(d.language == lang for d in drafts if language_of[keys[d.id]] == lang)
+                / max(1, sum(language_of[keys[d.id]] == lang for d in drafts)),
+                4,
+            )
+            for lang in ("en", "it")
+        },
+        "baseline_default_language_right": round(default_right / n, 4),
+        "template_coverage": round(len(used & shipped) / len(shipped), 4),
+        "templates_used": len(used & shipped),
+        "templates_shipped": len(shipped),
+        "templates_unused": sorted("/".join(c) for c in shipped - used),
+        "drafting_seconds": round(run.seconds, 3),
+        "drafts_per_second": round(run.drafted / run.seconds, 1) if run.seconds else None,
+        "baseline_render_only_per_second": round(len(drafts) / bare, 1) if bare else None,
+        "classify_seconds": round(labelled.seconds, 2),
+    }
+    if results["drafts_per_second"] and results["baseline_render_only_per_second"]:
+        results["speed_vs_render_only"] = round(
+            results["drafts_per_second"] / results["baseline_render_only_per_second"], 3
+        )
+
+    print(f"{len(posts)} real posts, {run.drafted} drafts ({results['drafted_by_origin']})")
+    print(f"{'rule':<22}{'blocked':>9}{'escalated':>11}{'amended':>9}")
+    for rule, shares in results["rules"].items():
+        print(
+            f"{rule:<22}{shares['block']:>9.1%}{shares['escalate']:>11.1%}{shares['amend']:>9.1%}"
+        )
+    print(f"verdicts: {results['verdicts']}")
+    print(
+        f"customer's language right: {results['language_right']:.1%} "
+        f"(en {results['language_right_by_language']['en']:.1%}, "
+        f"it {results['language_right_by_language']['it']:.1%}); "
+        f"always {settings.brand.default_language}: "
+        f"{results['baseline_default_language_right']:.1%}"
+    )
+    print(
+        f"template coverage: {results['templates_used']}/{results['templates_shipped']} "
+        f"({results['template_coverage']:.0%}); unused: {', '.join(results['templates_unused'])}"
+    )
+    print(
+        f"drafts/s: {results['drafts_per_second']} (render only: "
+        f"{results['baseline_render_only_per_second']}/s, ratio "
+        f"{results.get('speed_vs_render_only')})"
+    )
+    for draft in drafts[: args.show]:
+        print(f"\n--- {draft.intent} · {draft.channel} · {draft.language} · {draft.verdict}")
+        print(f"> {post_text(posts, keys[draft.id])}")
+        print(draft.text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+def post_text(posts: list[Post], key: str) -> str:
+    return next(p.text for p in posts if p.key == key)[:200]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

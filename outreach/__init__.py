@@ -1,0 +1,1 @@
+"""Outreach: drafts people approve, and the outbox and channels that deliver them."""

@@ -1,0 +1,26 @@
+"""Ready-to-post copies where no API can post for us: a person pastes the text."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from ascolto.settings import Settings
+from outreach.channels.base import Channel, SendResult
+from storage.models import OutboxMessage
+
+
+class ManualChannel(Channel):
+    """No network: the message becomes `sent` with `remote_url` set to the original
+    mention (`payload["in_reply_to_url"]`), where a person posts the text as a reply."""
+
+    name = "manual"
+    # Nothing leaves the process, so doing it again is harmless.
+    dedupes_by_key = True
+
+    def check(self, message: OutboxMessage) -> None:
+        link = message.payload.get("in_reply_to_url")
+        if not isinstance(link, str) or urlsplit(link).scheme not in ("http", "https"):
+            raise ValueError("manual: payload.in_reply_to_url must link to the original mention")
+
+    def send(self, message: OutboxMessage, settings: Settings) -> SendResult:
+        return SendResult(remote_url=str(message.payload["in_reply_to_url"]))
