@@ -7,7 +7,7 @@ from typing import Any
 from celery.beat import PersistentScheduler, ScheduleEntry
 from celery.schedules import schedule as every
 
-from ascolto.scheduler import CAMPAIGNS_INTERVAL, campaigns_wanted
+from ascolto.scheduler import steps
 from ascolto.settings import Settings
 
 
@@ -24,16 +24,9 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             entries[f"listen:{source.name}"] = _entry(
                 "ascolto.listen", source.interval, args=(source.name,)
             )
-    steps = (
-        ("classify", settings.classify.enabled, settings.classify.interval),
-        ("defects", settings.defects.enabled, settings.defects.interval),
-        ("draft", settings.outreach.enabled, settings.outreach.interval),
-        ("deliver", settings.delivery.enabled, settings.delivery.interval),
-        ("campaigns", campaigns_wanted(settings), CAMPAIGNS_INTERVAL),
-    )
-    for step, enabled, interval in steps:
-        if enabled:
-            entries[step] = _entry(f"ascolto.{step}", interval)
+    for step in steps(settings):
+        if step.enabled:
+            entries[step.job_id] = _entry(f"ascolto.{step.job_id}", step.interval)
     return entries
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,9 +18,7 @@ from policies import DraftContext, Finding, PolicySet, Verdict
 from policies.registry import registry
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
-    from storage.models import Draft
+    pass
 
 app = typer.Typer(help="The rules every draft is checked against.", no_args_is_help=True)
 
@@ -170,6 +167,7 @@ def explain(
     from sqlmodel import Session
 
     from ascolto.database import prepare
+    from ascolto.review import draft_context
     from outreach.drafting import policy_version
     from storage.models import Draft
 
@@ -183,7 +181,7 @@ def explain(
             err.print(f"[red]error:[/] no draft with id {draft_id}", highlight=False)
             raise typer.Exit(EXIT_USAGE)
         stored = Verdict.from_details(draft.verdict, draft.text, draft.verdict_details)
-        ctx = _context_for(session, settings, draft, policy=policy, now=when, role=role)
+        ctx = draft_context(session, settings, draft, policy=policy, now=when, role=role)
     current = policy.check(ctx, now=when) if ctx is not None else None
     version = policy_version(policy)
     if as_json:
@@ -225,61 +223,6 @@ def explain(
         original=draft.text,
     )
     _print_passed(policy, current)
-
-
-def _context_for(
-    session: Session,
-    settings: Settings,
-    draft: Draft,
-    *,
-    policy: PolicySet,
-    now: datetime,
-    role: str | None,
-) -> DraftContext | None:
-    """The draft's circumstances now, from what storage knows; None when they are gone."""
-    from datetime import timedelta
-
-    from outreach.context import facts_for_customer, facts_for_mention, policy_context
-    from storage.models import Customer
-    from storage.outreach import mention_facts
-
-    lookback = max(timedelta(days=90), policy.lookback)
-    facts = None
-    if draft.mention_id is not None:
-        found = mention_facts(session, mention_id=draft.mention_id)
-        if found is not None:
-            facts = facts_for_mention(session, settings, found, now=now, lookback=lookback)
-    customer = session.get(Customer, draft.customer_id) if draft.customer_id else None
-    if customer is not None and (facts is None or not draft.public):
-        # A private message speaks to the customer: their language, zone, orders, contacts.
-        own = facts_for_customer(session, settings, customer, now=now, lookback=lookback)
-        facts = (
-            own
-            if facts is None
-            else replace(
-                facts,
-                customer_id=own.customer_id,
-                customer_language=own.customer_language,
-                customer_tz=own.customer_tz,
-                do_not_contact=own.do_not_contact,
-                order=facts.order or own.order,
-                earlier=facts.earlier or own.earlier,
-            )
-        )
-    if facts is None:
-        return None
-    # The draft's own approval is not an earlier contact.
-    facts = replace(facts, earlier=tuple(c for c in facts.earlier if c.draft_id != draft.id))
-    return policy_context(
-        facts,
-        text=draft.text,
-        channel=draft.channel,
-        public=draft.public,
-        language=draft.language,
-        recipient=draft.recipient,
-        send_at=now,
-        role=role,
-    )
 
 
 def _instant(value: str | None, option: str) -> datetime | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
@@ -110,104 +111,19 @@ def sync_jobs(scheduler: BackgroundScheduler, settings: Settings) -> None:
             replace_existing=True,
             next_run_time=next_run,
         )
-    _sync_classify_job(scheduler, settings)
-    _sync_deliver_job(scheduler, settings)
-    _sync_draft_job(scheduler, settings)
-    _sync_defects_job(scheduler, settings)
-    _sync_campaigns_job(scheduler, settings)
+    for step in steps(settings):
+        _sync_step(scheduler, step)
 
 
-def _sync_classify_job(scheduler: BackgroundScheduler, settings: Settings) -> None:
-    """The classification step every `[classify] interval` seconds, when enabled."""
-    existing = scheduler.get_job(CLASSIFY_JOB_ID)
-    if not settings.classify.enabled:
-        if existing is not None:
-            scheduler.remove_job(CLASSIFY_JOB_ID)
-        return
-    interval = timedelta(seconds=settings.classify.interval)
-    unchanged = (
-        existing is not None
-        and isinstance(existing.trigger, IntervalTrigger)
-        and existing.trigger.interval == interval
-    )
-    scheduler.add_job(
-        CLASSIFY_JOB,
-        trigger=IntervalTrigger(seconds=settings.classify.interval, timezone="UTC"),
-        id=CLASSIFY_JOB_ID,
-        name="classify mentions",
-        replace_existing=True,
-        next_run_time=existing.next_run_time if unchanged and existing else utcnow(),
-    )
+@dataclass(frozen=True)
+class Step:
+    """A pipeline step after listening: its job id, what it calls, and how often."""
 
-
-def _sync_deliver_job(scheduler: BackgroundScheduler, settings: Settings) -> None:
-    """Alert notifications and the outbox every `[delivery] interval` seconds, when enabled."""
-    existing = scheduler.get_job(DELIVER_JOB_ID)
-    if not settings.delivery.enabled:
-        if existing is not None:
-            scheduler.remove_job(DELIVER_JOB_ID)
-        return
-    interval = timedelta(seconds=settings.delivery.interval)
-    unchanged = (
-        existing is not None
-        and isinstance(existing.trigger, IntervalTrigger)
-        and existing.trigger.interval == interval
-    )
-    scheduler.add_job(
-        DELIVER_JOB,
-        trigger=IntervalTrigger(seconds=settings.delivery.interval, timezone="UTC"),
-        id=DELIVER_JOB_ID,
-        name="deliver the outbox",
-        replace_existing=True,
-        next_run_time=existing.next_run_time if unchanged and existing else utcnow(),
-    )
-
-
-def _sync_draft_job(scheduler: BackgroundScheduler, settings: Settings) -> None:
-    """Drafting replies every `[outreach] interval` seconds, when enabled."""
-    existing = scheduler.get_job(DRAFT_JOB_ID)
-    if not settings.outreach.enabled:
-        if existing is not None:
-            scheduler.remove_job(DRAFT_JOB_ID)
-        return
-    interval = timedelta(seconds=settings.outreach.interval)
-    unchanged = (
-        existing is not None
-        and isinstance(existing.trigger, IntervalTrigger)
-        and existing.trigger.interval == interval
-    )
-    scheduler.add_job(
-        DRAFT_JOB,
-        trigger=IntervalTrigger(seconds=settings.outreach.interval, timezone="UTC"),
-        id=DRAFT_JOB_ID,
-        name="draft replies",
-        replace_existing=True,
-        next_run_time=existing.next_run_time if unchanged and existing else utcnow(),
-    )
-
-
-def _sync_defects_job(scheduler: BackgroundScheduler, settings: Settings) -> None:
-    """Defect detection every `[defects] interval` seconds, when enabled; it also runs
-    right after each classification run that stored labels."""
-    existing = scheduler.get_job(DEFECTS_JOB_ID)
-    if not settings.defects.enabled:
-        if existing is not None:
-            scheduler.remove_job(DEFECTS_JOB_ID)
-        return
-    interval = timedelta(seconds=settings.defects.interval)
-    unchanged = (
-        existing is not None
-        and isinstance(existing.trigger, IntervalTrigger)
-        and existing.trigger.interval == interval
-    )
-    scheduler.add_job(
-        DEFECTS_JOB,
-        trigger=IntervalTrigger(seconds=settings.defects.interval, timezone="UTC"),
-        id=DEFECTS_JOB_ID,
-        name="detect defect clusters",
-        replace_existing=True,
-        next_run_time=existing.next_run_time if unchanged and existing else utcnow(),
-    )
+    job_id: str
+    func_ref: str
+    name: str
+    enabled: bool
+    interval: float
 
 
 def campaigns_wanted(settings: Settings) -> bool:
@@ -216,20 +132,69 @@ def campaigns_wanted(settings: Settings) -> bool:
     return bool(settings.campaigns) or settings.outreach.enabled or settings.delivery.enabled
 
 
-def _sync_campaigns_job(scheduler: BackgroundScheduler, settings: Settings) -> None:
-    """The check-in campaigns every CAMPAIGNS_INTERVAL seconds, when `campaigns_wanted`."""
-    existing = scheduler.get_job(CAMPAIGNS_JOB_ID)
-    if not campaigns_wanted(settings):
+def steps(settings: Settings) -> list[Step]:
+    """Every step with its interval; the Celery beat schedule is built from the same list.
+
+    Defect detection also runs right after each classification run that stored labels.
+    """
+    return [
+        Step(
+            CLASSIFY_JOB_ID,
+            CLASSIFY_JOB,
+            "classify mentions",
+            settings.classify.enabled,
+            settings.classify.interval,
+        ),
+        Step(
+            DEFECTS_JOB_ID,
+            DEFECTS_JOB,
+            "detect defect clusters",
+            settings.defects.enabled,
+            settings.defects.interval,
+        ),
+        Step(
+            DRAFT_JOB_ID,
+            DRAFT_JOB,
+            "draft replies",
+            settings.outreach.enabled,
+            settings.outreach.interval,
+        ),
+        Step(
+            DELIVER_JOB_ID,
+            DELIVER_JOB,
+            "deliver the outbox",
+            settings.delivery.enabled,
+            settings.delivery.interval,
+        ),
+        Step(
+            CAMPAIGNS_JOB_ID,
+            CAMPAIGNS_JOB,
+            "check-in campaigns",
+            campaigns_wanted(settings),
+            CAMPAIGNS_INTERVAL,
+        ),
+    ]
+
+
+def _sync_step(scheduler: BackgroundScheduler, step: Step) -> None:
+    """Add, update or remove one step's job; an unchanged interval keeps its next run."""
+    existing = scheduler.get_job(step.job_id)
+    if not step.enabled:
         if existing is not None:
-            scheduler.remove_job(CAMPAIGNS_JOB_ID)
+            scheduler.remove_job(step.job_id)
         return
+    unchanged = (
+        existing is not None
+        and isinstance(existing.trigger, IntervalTrigger)
+        and existing.trigger.interval == timedelta(seconds=step.interval)
+    )
     scheduler.add_job(
-        CAMPAIGNS_JOB,
-        trigger=IntervalTrigger(seconds=CAMPAIGNS_INTERVAL, timezone="UTC"),
-        id=CAMPAIGNS_JOB_ID,
-        name="check-in campaigns",
+        step.func_ref,
+        trigger=IntervalTrigger(seconds=step.interval, timezone="UTC"),
+        id=step.job_id,
+        name=step.name,
         replace_existing=True,
-        next_run_time=existing.next_run_time if existing else utcnow(),
+        next_run_time=existing.next_run_time if unchanged and existing else utcnow(),
     )
 
 
