@@ -246,6 +246,14 @@ class DefectSettings(Section):
         description="Two clusters of one product whose members are this similar on average "
         "become one.",
     )
+    related_similarity: float = Field(
+        _DEFECTS.related_similarity,
+        gt=0,
+        le=1,
+        description="A cluster that alerted takes in complaints and clusters of its product "
+        "this similar to it (at most `similarity`): one fault found in pieces gives one "
+        "alert that grows.",
+    )
     min_size: int = Field(
         _DEFECTS.min_size,
         ge=1,

@@ -356,6 +356,10 @@ BAD_FILES = {
         '[[products]]\nname = "Acme Tab 3"\nlaunched_on = "2026-02-30"\n',
         ["products[0].launched_on = '2026-02-30'", "YYYY-MM-DD", "day is out of range"],
     ),
+    "defect thresholds that contradict each other": (
+        "[defects]\nsimilarity = 0.7\nrelated_similarity = 0.8\n",
+        ["defects", "related_similarity must be at most similarity"],
+    ),
     "missing product name": (
         '[[products]]\naliases = ["Tab"]\n',
         ["products[0].name: missing", "this key is required"],

@@ -15,17 +15,21 @@ class DefectConfig:
     """
 
     # Grouping.
-    similarity: float = 0.66
+    similarity: float = 0.70
     """Mean cosine similarity to a cluster's members at which a complaint joins it
     (average linkage; tuned for the default `concat` encoder, where two unrelated
     complaints score about 0.5)."""
-    merge_similarity: float = 0.68
+    merge_similarity: float = 0.72
     """Two clusters of one product whose members are this similar on average become one."""
+    related_similarity: float = 0.66
+    """A cluster that has alerted (and was not dismissed) absorbs a cluster of its product
+    whose members are this similar to its own on average: one fault found in pieces gives
+    one alert that grows, not one alert per piece."""
 
     # Level 1 (the first alert) and the escalations after it.
-    min_size: int = 5
+    min_size: int = 3
     """Counted members (see `max_posts_per_author`) a cluster needs for level 1."""
-    min_authors: int = 4
+    min_authors: int = 3
     """Distinct authors a cluster needs for level 1."""
     escalation_factors: tuple[float, ...] = (1.0, 3.0, 10.0)
     """Level n needs `escalation_factors[n-1]` times `min_size` and `min_authors`."""
@@ -33,13 +37,13 @@ class DefectConfig:
     """Posts of one author counted towards a cluster's size and its recent rate."""
 
     # The burst test: is the cluster's recent rate unusual for a theme of this product?
-    window_hours: float = 48.0
+    window_hours: float = 36.0
     """Recent window for the rate, the growth and the product's complaint volume."""
     background_share: float = 0.02
     """Share of a product's complaints one ordinary theme is assumed to hold at most."""
-    rate_factor: float = 3.0
+    rate_factor: float = 2.0
     """Recent members must exceed this many times the expected count for the theme."""
-    min_recent: int = 5
+    min_recent: int = 3
     """Counted members in the recent window a cluster needs to alert (at most the
     level-1 size): slow themes that reach the size over weeks are not outbreaks."""
     growth_factor: float = 2.0
@@ -72,8 +76,11 @@ class DefectConfig:
     """Days of daily counts kept per cluster (growth over time)."""
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.similarity <= 1.0 or not 0.0 < self.merge_similarity <= 1.0:
+        sims = (self.similarity, self.merge_similarity, self.related_similarity)
+        if not all(0.0 < s <= 1.0 for s in sims):
             raise ValueError("similarity thresholds must be in (0, 1]")
+        if self.related_similarity > self.similarity:
+            raise ValueError("related_similarity must be at most similarity")
         if min(self.min_size, self.min_authors, self.max_posts_per_author, self.min_recent) < 1:
             raise ValueError(
                 "min_size, min_authors, max_posts_per_author and min_recent must be >= 1"

@@ -137,7 +137,8 @@ class DefectDetector:
         touched: set[str],
         assignments: dict[int, str],
     ) -> None:
-        """Online average linkage: join the cluster whose members are most similar on average.
+        """Online average linkage: join the cluster whose members are most similar on average
+        (at least `similarity`, or `related_similarity` for a cluster that alerted).
 
         The mean similarity of a vector to a cluster's members is its dot product with the
         members' vector sum over their number, so one matrix product per batch suffices.
@@ -164,7 +165,7 @@ class DefectDetector:
                 j = int(fresh_sims.argmax())
                 if float(fresh_sims[j]) > score:
                     target, score = states[existing + j], float(fresh_sims[j])
-            if target is None or score < config.similarity:
+            if target is None or score < _threshold(target, config):
                 target = new_cluster(complaint, now)
                 states.append(target)
                 fresh_rows[target.key] = n_fresh
@@ -182,16 +183,27 @@ class DefectDetector:
             assignments[complaint.mention_id] = target.key
 
     def _merge(self, states: list[ClusterState], touched: set[str], merged: dict[str, str]) -> None:
-        """Join clusters whose members became similar on average (one pass per update)."""
+        """Join clusters whose members became similar on average (one pass per update).
+
+        An alerted cluster joins with a looser threshold (`related_similarity`), so the
+        pieces of one fault end in the cluster that already alerted.
+        """
         moved = [i for i, s in enumerate(states) if s.key in touched and s.size > 1]
         if not moved or len(states) < 2:
             return
+        config = self.config
         means = np.stack([s.vector_sum / s.size for s in states])
         sims = means[moved] @ means.T
         self.comparisons += sims.size
+        alerted = np.array([_alerted(s) for s in states])
         pairs: set[tuple[float, int, int]] = set()
         for row, i in enumerate(moved):
-            for j in map(int, np.flatnonzero(sims[row] >= self.config.merge_similarity)):
+            joins = sims[row] >= config.merge_similarity
+            if alerted[i]:
+                joins |= sims[row] >= config.related_similarity
+            else:
+                joins |= alerted & (sims[row] >= config.related_similarity)
+            for j in map(int, np.flatnonzero(joins)):
                 if j != i:
                     pairs.add((float(sims[row, j]), min(i, j), max(i, j)))
         gone: set[int] = set()
@@ -199,7 +211,7 @@ class DefectDetector:
             if i in gone or j in gone:
                 continue
             keep, drop = sorted((i, j), key=lambda k: _seniority(states[k]))
-            merge_into(states[keep], states[drop], self.config)
+            merge_into(states[keep], states[drop], config)
             merged[states[drop].key] = states[keep].key
             touched.add(states[keep].key)
             gone.add(drop)
@@ -298,6 +310,15 @@ class DefectDetector:
                         share = float(other_shares[mask].max())
                 ctx = Context(now, volume[product], share, rates.get(product), *counts[state.key])
                 result.assessments.append(assess(state, ctx, config))
+
+
+def _alerted(state: ClusterState) -> bool:
+    return state.alert_level > 0 and state.status != "dismissed"
+
+
+def _threshold(state: ClusterState, config: DefectConfig) -> float:
+    """Similarity a complaint needs to join `state`: looser for a cluster that alerted."""
+    return config.related_similarity if _alerted(state) else config.similarity
 
 
 def _seniority(state: ClusterState) -> tuple[int, int, int, datetime, str]:

@@ -184,7 +184,9 @@ def test_a_theme_common_to_every_product_is_not_an_outbreak() -> None:
 
 
 def test_a_theme_trickling_in_for_weeks_is_not_an_outbreak_but_a_burst_of_it_is() -> None:
-    detector = DefectDetector(DefectConfig(min_size=5, min_authors=4, min_recent=4))
+    detector = DefectDetector(
+        DefectConfig(min_size=5, min_authors=4, min_recent=4, window_hours=48.0, rate_factor=3.0)
+    )
     direction = theme(15)
     states: list[ClusterState] = []
     # One complaint every 30 hours for a month: size and authors pass, the rate never does.
@@ -366,6 +368,51 @@ def test_clusters_that_grow_together_merge_and_say_so() -> None:
     assert states[0].size == 32
 
 
+@pytest.mark.parametrize(("related", "clusters_alerting"), [(0.7, 1), (0.8, 2)])
+def test_an_alerted_cluster_absorbs_a_loosely_similar_piece_of_the_same_fault(
+    related: float, clusters_alerting: int
+) -> None:
+    config = DefectConfig(
+        similarity=0.8,
+        merge_similarity=0.85,
+        related_similarity=related,
+        min_size=3,
+        min_authors=3,
+        min_recent=3,
+    )
+    detector = DefectDetector(config)
+    a, b = theme(21), theme(22)
+    piece = a + 0.9 * (b - (b @ a) * a)
+    piece = (piece / np.linalg.norm(piece)).astype(np.float32)
+    assert 0.7 < float(piece @ a) < 0.8
+    first = complaints(2, a, start=LAUNCH, spread=0.0) + complaints(
+        2, piece, start=LAUNCH, spread=0.0
+    )
+    states, result = run(detector, [], first, LAUNCH + timedelta(hours=2))
+    assert len(states) == 2
+    assert not result.alerts
+    states, result = run(
+        detector,
+        states,
+        complaints(1, a, start=LAUNCH + timedelta(hours=2), spread=0.0),
+        LAUNCH + timedelta(hours=3),
+    )
+    ((alerted, level),) = alerts(result)
+    assert level == 1
+    states, result = run(
+        detector,
+        states,
+        complaints(2, piece, start=LAUNCH + timedelta(hours=3), spread=0.0),
+        LAUNCH + timedelta(hours=4),
+    )
+    raised = {alerted} | {key for key, _ in alerts(result)}
+    assert len(raised) == clusters_alerting
+    if clusters_alerting == 1:
+        assert [s.key for s in states] == [alerted]
+        assert set(result.merged.values()) == {alerted}
+        assert states[0].size == 7
+
+
 def test_state_refuses_a_blob_of_the_wrong_size() -> None:
     states, _ = run(
         DefectDetector(), [], complaints(3, theme(13), start=LAUNCH), LAUNCH + timedelta(hours=2)
@@ -378,7 +425,7 @@ def test_state_refuses_a_blob_of_the_wrong_size() -> None:
 
 
 def test_product_baseline_is_reported() -> None:
-    detector = DefectDetector()
+    detector = DefectDetector(DefectConfig(window_hours=48.0))
     batch = complaints(6, theme(14), start=LAUNCH) + noise(14, start=LAUNCH)
     _, result = run(
         detector, [], batch, LAUNCH + timedelta(hours=4), rates={"tab": ProductRates(5.0, 30)}

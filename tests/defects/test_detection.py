@@ -9,6 +9,9 @@ from sqlalchemy.engine import Engine
 from tests.defects.conftest import World, detect
 from tests.factories import at
 
+# Level 1 at 5 members from 4 authors, level 2 at 15 from 12.
+FIVE_FROM_FOUR = "[defects]\nmin_size = 5\nmin_authors = 4\nmin_recent = 5\n"
+
 
 def test_a_growing_cluster_keeps_its_identity_across_runs(
     world: World, make_settings: Any, engine: Engine
@@ -45,7 +48,7 @@ def test_a_growing_cluster_keeps_its_identity_across_runs(
 def test_first_alert_needs_the_minimum_size_and_distinct_authors(
     world: World, make_settings: Any, engine: Engine
 ) -> None:
-    settings = make_settings()  # defaults: 5 members from 4 authors
+    settings = make_settings(FIVE_FROM_FOUR)
     world.product("Acme Tab 3")
     world.outbreak(4, theme=0, start_hours=10)
     detect(settings, engine, at(hours=16))
@@ -95,7 +98,7 @@ def test_thresholds_come_from_the_settings(
 
 
 def test_one_alert_per_cluster_and_level(world: World, make_settings: Any, engine: Engine) -> None:
-    settings = make_settings()  # level 2: 15 members from 12 authors
+    settings = make_settings(FIVE_FROM_FOUR)
     world.product("Acme Tab 3")
     world.outbreak(5, theme=0, start_hours=10)
     detect(settings, engine, at(hours=15))
