@@ -251,8 +251,8 @@ class DefectSettings(Section):
         gt=0,
         le=1,
         description="A cluster that alerted takes in complaints and clusters of its product "
-        "this similar to it (at most `similarity`): one fault found in pieces gives one "
-        "alert that grows.",
+        "this similar to it (at most `similarity`; when not set, it follows a lower "
+        "`similarity`): one fault found in pieces gives one alert that grows.",
     )
     min_size: int = Field(
         _DEFECTS.min_size,
@@ -334,6 +334,9 @@ class DefectSettings(Section):
         """These settings as the detector's configuration."""
         values = self.model_dump(exclude={"enabled", "interval"})
         values["escalation_factors"] = tuple(self.escalation_factors)
+        if "related_similarity" not in self.model_fields_set:
+            # A lowered `similarity` alone must not make the default contradict it.
+            values["related_similarity"] = min(self.related_similarity, self.similarity)
         return replace(_DEFECTS, **values)
 
 

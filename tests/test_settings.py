@@ -367,6 +367,12 @@ BAD_FILES = {
 }
 
 
+def test_a_lower_similarity_alone_lowers_the_related_default(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.toml", "[defects]\nsimilarity = 0.6\n")
+    config = load_settings(path).defects.config()
+    assert (config.similarity, config.related_similarity) == (0.6, 0.6)
+
+
 @pytest.mark.parametrize(("body", "expected"), BAD_FILES.values(), ids=BAD_FILES.keys())
 def test_bad_settings_file(tmp_path: Path, body: str, expected: list[str]) -> None:
     path = write(tmp_path / "bad.toml", body)
