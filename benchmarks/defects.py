@@ -447,12 +447,20 @@ def acceptable(metrics: dict[str, Any]) -> tuple[float, float, float, float]:
     """Tuning objective: of the settings that meet the targets with a margin, the one that
     alerts soonest; short of that, recall within the false-alert budget, then delay."""
     false = metrics["false_alerts_per_product_month"]
-    within = false <= TARGET_FALSE_PER_PRODUCT_MONTH / 2
     recall = metrics["recall"]
     delay = metrics["median_delay_hours"] or 1e9
-    if within and recall >= TARGET_RECALL + RECALL_MARGIN:
+    if _meets_targets(metrics):
         return (2.0, -delay, recall, -false)
-    return (1.0 if within else 0.0, recall, -delay, -false)
+    return (1.0 if _within_budget(metrics) else 0.0, recall, -delay, -false)
+
+
+def _within_budget(metrics: dict[str, Any]) -> bool:
+    return bool(metrics["false_alerts_per_product_month"] <= TARGET_FALSE_PER_PRODUCT_MONTH / 2)
+
+
+def _meets_targets(metrics: dict[str, Any]) -> bool:
+    """Recall and false alerts meet the targets with a margin."""
+    return _within_budget(metrics) and metrics["recall"] >= TARGET_RECALL + RECALL_MARGIN
 
 
 # -- tuning ------------------------------------------------------------------------------
@@ -463,8 +471,15 @@ def tune_detector(pool: Pool, seeds: range, log: list[dict[str, Any]]) -> Defect
     then how loosely an alerted cluster takes in related pieces."""
     scenarios = [simulate(pool, s) for s in seeds]
 
+    # A stage's starting point reappears in the next stage's grid: run each setting once.
+    seen: dict[DefectConfig, dict[str, Any]] = {}
+
     def evaluate(config: DefectConfig) -> dict[str, Any]:
-        metrics = score(scenarios, [run_detector(pool, sc, config) for sc in scenarios])
+        if config in seen:
+            return seen[config]
+        metrics = seen[config] = score(
+            scenarios, [run_detector(pool, sc, config) for sc in scenarios]
+        )
         log.append({"config": _config_dict(config), **metrics})
         print(
             f"  tune similarity={config.similarity:.2f}/{config.merge_similarity:.2f}"
@@ -525,9 +540,12 @@ def tune_detector(pool: Pool, seeds: range, log: list[dict[str, Any]]) -> Defect
 
 
 def _dedup_key(metrics: dict[str, Any]) -> tuple[bool, int, tuple[float, float, float, float]]:
-    key = acceptable(metrics)
     pure = (metrics["cluster_purity"] or 0.0) >= MIN_PURITY
-    return (key[0] == 2.0 and pure, -metrics["other_clusters_alerting_on_detected_outbreaks"], key)
+    return (
+        _meets_targets(metrics) and pure,
+        -metrics["other_clusters_alerting_on_detected_outbreaks"],
+        acceptable(metrics),
+    )
 
 
 def tune_baseline(pool: Pool, seeds: range, log: list[dict[str, Any]]) -> int:

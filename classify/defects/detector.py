@@ -198,11 +198,10 @@ class DefectDetector:
         alerted = np.array([_alerted(s) for s in states])
         pairs: set[tuple[float, int, int]] = set()
         for row, i in enumerate(moved):
-            joins = sims[row] >= config.merge_similarity
-            if alerted[i]:
-                joins |= sims[row] >= config.related_similarity
-            else:
-                joins |= alerted & (sims[row] >= config.related_similarity)
+            loose = alerted | alerted[i]
+            joins = (sims[row] >= config.merge_similarity) | (
+                loose & (sims[row] >= config.related_similarity)
+            )
             for j in map(int, np.flatnonzero(joins)):
                 if j != i:
                     pairs.add((float(sims[row, j]), min(i, j), max(i, j)))
