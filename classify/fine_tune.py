@@ -27,15 +27,6 @@ from classify.encoders.e5_torch_backend import LINEARS, E5Torch, packaged_e5_pat
 
 log = logging.getLogger("classify.fine_tune")
 
-TARGETS = {
-    "q": "attention.self.query",
-    "k": "attention.self.key",
-    "v": "attention.self.value",
-    "ao": "attention.output.dense",
-    "fi": "intermediate.dense",
-    "fo": "output.dense",
-}
-
 
 @dataclass(frozen=True)
 class FineTuneOptions:
@@ -84,14 +75,14 @@ def _lora_layers(bert: Any, rank: int, alpha: float, generator: Any) -> dict[str
 
     wrapped: dict[str, Any] = {}
     for i, layer in enumerate(bert.encoder.layer):
-        for short in LINEARS:
-            path = TARGETS[short].split(".")
+        for target in LINEARS.values():
+            path = target.split(".")
             parent = layer
             for part in path[:-1]:
                 parent = getattr(parent, part)
             lora = LoRALinear(getattr(parent, path[-1]))
             setattr(parent, path[-1], lora)
-            wrapped[f"encoder.layer.{i}.{TARGETS[short]}"] = lora
+            wrapped[f"encoder.layer.{i}.{target}"] = lora
     return wrapped
 
 

