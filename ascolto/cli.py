@@ -662,9 +662,10 @@ def train(
         f"({card['data']['extra_examples']} labelled example(s), {card['seconds']}s)",
         highlight=False,
     )
-    out.print(f'use them with:  [classify] head_dir = "{written}"', highlight=False)
+    # escape(): "[classify]" would otherwise be read as rich markup and vanish.
+    out.print(escape(f'use them with:  [classify] head_dir = "{written}"'), highlight=False)
     if fine_tune:
-        out.print(f'               [classify] model = "{card["model"]}"', highlight=False)
+        out.print(escape(f'               [classify] model = "{card["model"]}"'), highlight=False)
 
 
 @app.command("eval")

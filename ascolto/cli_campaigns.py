@@ -87,7 +87,7 @@ def list_command() -> None:
                 ", ".join(f"{s} {counts[s]}" for s in store.STATUSES if counts.get(s)) or "none",
             )
     if not table.row_count:
-        out.print("no campaigns: add a [[campaigns]] table to the settings")
+        out.print(escape("no campaigns: add a [[campaigns]] table to the settings"))
         return
     out.print(table)
     for problem in readiness(settings):

