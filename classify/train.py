@@ -375,34 +375,33 @@ def train_adapters(datasets_dir: Path, out: Path, opts: TrainOptions) -> dict[st
 
 def adapters_in_use(encoder: Encoder) -> dict[str, Any] | None:
     """What the card records about adapters the encoder (or a part of it) carries."""
-    from classify.encoders.adapters import read_adapters
     from classify.encoders.concat_backend import ConcatEncoder
     from classify.encoders.e5_torch_backend import E5TorchEncoder
 
     parts = encoder.parts if isinstance(encoder, ConcatEncoder) else [encoder]
     for part in parts:
         if isinstance(part, E5TorchEncoder) and part.adapters is not None:
-            _, _, header = read_adapters(part.adapters)
-            header.pop("layers", None)
-            return {"file": part.adapters.name, "version": part.version, **header}
+            header = {k: v for k, v in part.adapters.header.items() if k != "layers"}
+            return {"file": part.adapters.path.name, "version": part.version, **header}
     return None
 
 
 def with_adapters(encoder: str, model: str | None, adapters: Path) -> str:
     """The encoder's model string with the e5torch part using `adapters`."""
-    if encoder == "e5torch":
-        weights = (model or "original").partition("@")[0]
-        return f"{weights}@{adapters}"
-    if encoder == "concat":
-        from classify.encoders.concat_backend import ConcatEncoder
 
-        parts = (model or ConcatEncoder.DEFAULT_PARTS).split("+")
-        names = [p.partition(":")[0] for p in parts]
-        if "e5torch" in names:
-            i = names.index("e5torch")
-            weights = (parts[i].partition(":")[2] or "original").partition("@")[0]
-            parts[i] = f"e5torch:{weights}@{adapters}"
-            return "+".join(parts)
+    def adapted(e5_model: str) -> str:
+        return f"{(e5_model or 'original').partition('@')[0]}@{adapters}"
+
+    if encoder == "e5torch":
+        return adapted(model or "")
+    if encoder == "concat":
+        from classify.encoders.concat_backend import ConcatEncoder, join_parts, parse_parts
+
+        parts = parse_parts(model or ConcatEncoder.DEFAULT_PARTS)
+        for i, (name, part_model) in enumerate(parts):
+            if name == "e5torch":
+                parts[i] = (name, adapted(part_model))
+                return join_parts(parts)
     raise TrainingError(
         f"fine-tuning adapts the e5torch encoder; encoder {encoder!r} ({model or 'default'}) "
         "does not use it"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,38 +36,44 @@ def save_adapters(
     tmp.replace(path)
 
 
-def read_adapters(path: Path) -> tuple[dict[str, tuple[Any, Any]], float, dict[str, Any]]:
-    """The adapter pairs as float32, their scale and the header."""
-    with np.load(path, allow_pickle=False) as z:
-        header = json.loads(str(z[HEADER]))
-        pairs = {
-            name: (z[f"{name}.A"].astype(np.float32), z[f"{name}.B"].astype(np.float32))
-            for name in header["layers"]
-        }
-    return pairs, float(header["scale"]), header
+@dataclass(frozen=True)
+class Adapters:
+    """Adapters read once from their file: pairs as float32, scale and header."""
 
+    path: Path
+    pairs: dict[str, tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]]
+    scale: float
+    header: dict[str, Any]
 
-def merge_adapters(state: dict[str, Any], path: Path) -> None:
-    """Add each adapter's `scale * B @ A` to the matching `<name>.weight` in `state`."""
-    import torch
+    @classmethod
+    def load(cls, path: Path) -> Adapters:
+        with np.load(path, allow_pickle=False) as z:
+            header = json.loads(str(z[HEADER]))
+            pairs = {
+                name: (z[f"{name}.A"].astype(np.float32), z[f"{name}.B"].astype(np.float32))
+                for name in header["layers"]
+            }
+        return cls(path, pairs, float(header["scale"]), header)
 
-    pairs, scale, _ = read_adapters(path)
-    for name, (a, b) in pairs.items():
-        key = f"{name}.weight"
-        if key not in state:
-            raise ValueError(f"adapters in {path} name an unknown layer {name!r}")
-        delta = torch.from_numpy(b) @ torch.from_numpy(a)
-        if delta.shape != state[key].shape:
-            raise ValueError(f"adapter {name!r} in {path} has shape {tuple(delta.shape)}")
-        state[key] = state[key] + scale * delta
+    @property
+    def digest(self) -> str:
+        """A short hash of the weights and scale (not of the file: zip entries carry
+        timestamps, and the same training must give the same version)."""
+        digest = hashlib.sha256(repr(self.scale).encode())
+        for name in sorted(self.pairs):
+            a, b = self.pairs[name]
+            digest.update(name.encode() + a.tobytes() + b.tobytes())
+        return digest.hexdigest()[:8]
 
+    def merge_into(self, state: dict[str, Any]) -> None:
+        """Add each adapter's `scale * B @ A` to the matching `<name>.weight` in `state`."""
+        import torch
 
-def adapters_digest(path: Path) -> str:
-    """A short hash of the adapter weights and scale (not of the file: zip entries carry
-    timestamps, and the same training must give the same version)."""
-    pairs, scale, _ = read_adapters(path)
-    digest = hashlib.sha256(repr(scale).encode())
-    for name in sorted(pairs):
-        a, b = pairs[name]
-        digest.update(name.encode() + a.tobytes() + b.tobytes())
-    return digest.hexdigest()[:8]
+        for name, (a, b) in self.pairs.items():
+            key = f"{name}.weight"
+            if key not in state:
+                raise ValueError(f"adapters in {self.path} name an unknown layer {name!r}")
+            delta = torch.from_numpy(b) @ torch.from_numpy(a)
+            if delta.shape != state[key].shape:
+                raise ValueError(f"adapter {name!r} in {self.path} has shape {tuple(delta.shape)}")
+            state[key] = state[key] + self.scale * delta

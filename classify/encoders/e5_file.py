@@ -53,7 +53,6 @@ class E5File:
     vocab: E5Vocabulary
     # name -> float32 array, or read-only Q4_0 blocks mapped from the file (uint8, (n, 18))
     tensors: dict[str, npt.NDArray[np.float32] | npt.NDArray[np.uint8]]
-    quantised: set[str]
 
 
 class _Reader:
@@ -110,7 +109,6 @@ def read_e5_file(path: Path) -> E5File:
     vocabulary = E5Vocabulary(pieces, [float(s) for s in scores], bos, eos, pad, unk, normalise)
 
     tensors: dict[str, npt.NDArray[np.float32] | npt.NDArray[np.uint8]] = {}
-    quantised: set[str] = set()
     for _ in range(r.i32()):
         (name_len,) = r.unpack("H")
         name = r.take(int(name_len)).decode("ascii")
@@ -122,10 +120,9 @@ def read_e5_file(path: Path) -> E5File:
             tensors[name] = raw.view("<f4").copy()
         else:
             tensors[name] = raw.reshape(-1, Q4_BYTES)
-            quantised.add(name)
         if dtype == DTYPE_F32 and tensors[name].size != int(n):
             raise E5FileError(f"tensor {name} has {tensors[name].size} values, expected {n}")
-    return E5File(config, vocabulary, tensors, quantised)
+    return E5File(config, vocabulary, tensors)
 
 
 def dequantise_q4(blocks: npt.NDArray[np.uint8], cols: int) -> npt.NDArray[np.float32]:

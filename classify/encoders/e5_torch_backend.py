@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from classify.encoders.adapters import adapters_digest, merge_adapters
+from classify.encoders.adapters import Adapters
 from classify.encoders.base import Embeddings, Encoder, EncoderError, l2_normalise
 from classify.encoders.e5_file import E5File, dequantise_q4, read_e5_file
 from classify.encoders.registry import register
@@ -106,7 +106,7 @@ class E5Tokenizer:
         return [self.pieces(self.normalise(PREFIX + t)) for t in texts]
 
 
-def build_bert(model: E5File, adapters: Path | None = None) -> Any:
+def build_bert(model: E5File, adapters: Adapters | None = None) -> Any:
     """A transformers `BertModel` holding the file's weights (word embeddings excepted).
 
     The 250k-row word-embedding table stays 4-bit (`WordEmbeddings`): dequantised it
@@ -158,7 +158,7 @@ def build_bert(model: E5File, adapters: Path | None = None) -> Any:
             state[prefix + target + ".weight"] = torch.from_numpy(np.asarray(t[f"l{i}.{short}.w"]))
             state[prefix + target + ".bias"] = torch.from_numpy(np.asarray(t[f"l{i}.{short}.b"]))
     if adapters is not None:
-        merge_adapters(state, adapters)
+        adapters.merge_into(state)
     missing, unexpected = bert.load_state_dict(state, strict=False)
     # Only buffers (position ids) may be left to their defaults.
     if [k for k in missing if "position_ids" not in k] or unexpected:
@@ -185,7 +185,7 @@ class WordEmbeddings:
 class E5Torch:
     """Tokenizer, word embeddings and transformer of one e5 model file (with adapters)."""
 
-    def __init__(self, path: Path, adapters: Path | None = None) -> None:
+    def __init__(self, path: Path, adapters: Adapters | None = None) -> None:
         model = read_e5_file(path)
         self.config = model.config
         self.tokenizer = E5Tokenizer(model)
@@ -259,8 +259,8 @@ class E5TorchEncoder(Encoder):
         self._torch = torch
         weights, _, adapters = self.model.partition("@")
         path = Path(weights) if os.path.sep in weights else packaged_e5_path(weights)
-        self.adapters = resolve_adapters(adapters) if adapters else None
         try:
+            self.adapters = Adapters.load(resolve_adapters(adapters)) if adapters else None
             self.e5 = E5Torch(path, self.adapters)
         except (OSError, ValueError) as exc:
             raise EncoderError(f"cannot load e5 model {self.model!r}: {exc}") from exc
@@ -268,7 +268,7 @@ class E5TorchEncoder(Encoder):
         label = path.stem if os.path.sep in weights else weights
         if self.adapters is not None:
             # The content hash: heads trained on other adapters must not load silently.
-            label += f"@{self.adapters.stem}-{adapters_digest(self.adapters)}"
+            label += f"@{self.adapters.path.stem}-{self.adapters.digest}"
         self._label = label
 
     @property

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from classify.encoders import Encoder, EncoderError, build_encoder
-from classify.encoders.adapters import adapters_digest, read_adapters, save_adapters
+from classify.encoders.adapters import Adapters, save_adapters
 from classify.encoders.e5_torch_backend import E5TorchEncoder
 from classify.fine_tune import FineTuneOptions, LabelledTexts, fine_tune
 
@@ -50,10 +50,8 @@ def test_shipped_adapters_keep_the_embedding(plain: Encoder) -> None:
 
 
 def test_adapters_merge_and_name_the_version(plain: Encoder, tmp_path: Path) -> None:
-    _, _, header = read_adapters(
-        Path(__file__).parents[2] / "classify/shipped/adapters/sentiment.npz"
-    )
-    layers = header["layers"]
+    shipped = Adapters.load(Path(__file__).parents[2] / "classify/shipped/adapters/sentiment.npz")
+    layers = shipped.header["layers"]
     zero = {
         name: (np.ones((2, 384), np.float32), np.zeros((384, 2), np.float32)) for name in layers[:2]
     }
@@ -100,11 +98,11 @@ def test_fine_tune_is_reproducible_and_loads(plain: Encoder, tmp_path: Path) -> 
     card = fine_tune(data, original, tmp_path / "a.npz", options, progress_every=1)
     fine_tune(data, original, tmp_path / "b.npz", options)
     assert card["steps"] == 4  # 20 English rows + 4 Italian twice = 28 rows in batches of 8
-    assert adapters_digest(tmp_path / "a.npz") == adapters_digest(tmp_path / "b.npz")
-    pairs, scale, header = read_adapters(tmp_path / "a.npz")
-    assert len(pairs) == 12 * 6
-    assert scale == 2.0
-    assert header["options"]["seed"] == 3
+    trained = Adapters.load(tmp_path / "a.npz")
+    assert trained.digest == Adapters.load(tmp_path / "b.npz").digest
+    assert len(trained.pairs) == 12 * 6
+    assert trained.scale == 2.0
+    assert trained.header["options"]["seed"] == 3
     adapted = build_encoder("e5torch", f"original@{tmp_path / 'a.npz'}", threads=2)
     cosine = (adapted.encode(TEXTS) * plain.encode(TEXTS)).sum(axis=1)
     assert cosine.min() > 0.9
