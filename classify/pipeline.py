@@ -15,7 +15,7 @@ from classify.head_set import HeadSet, default_head_dir
 from classify.heads import Array
 from classify.labels import Labels, Text
 from classify.language import DEFAULT_LANGUAGES, UNDETERMINED, LanguageIdentifier
-from classify.products import ProductMatcher, ProductSpec
+from classify.products import ProductMatcher, ProductSpec, product_terms
 from classify.urgency_rules import keyword_urgency
 
 __all__ = ["Classifier", "ClassifierSettings", "Labels", "ProductSpec", "Text"]
@@ -98,7 +98,8 @@ class Classifier:
         """One `Labels` per input, in order."""
         items = [self._prepare(i, t) for i, t in enumerate(texts)]
         todo = [p for p in items if p.clean.reason is None]
-        self._detect_languages(todo)
+        # Product names say nothing of a post's language ("Acme Buds", "Tab 3"): masked.
+        self._detect_languages(todo, product_terms(products))
         self._encode(todo)
         matcher = ProductMatcher(list(products))
         ready = [p for p in todo if p.embedding is not None]
@@ -120,11 +121,15 @@ class Classifier:
             return _Prepared(index, CleanText("", REASON_NOT_TEXT, False, False), None)
         return _Prepared(index, clean(raw), lang)
 
-    def _detect_languages(self, items: list[_Prepared]) -> None:
+    def _detect_languages(self, items: list[_Prepared], ignore_terms: Sequence[str] = ()) -> None:
         unknown = [p for p in items if not p.lang and p.clean.has_words]
-        for p, (code, score) in zip(
-            unknown, self.languages.detect([p.clean.text for p in unknown]), strict=True
-        ):
+        texts = [p.clean.text for p in unknown]
+        detected = (
+            self.languages.detect(texts, ignore_terms=ignore_terms)
+            if ignore_terms
+            else self.languages.detect(texts)
+        )
+        for p, (code, score) in zip(unknown, detected, strict=True):
             p.lang, p.lang_score = code, score
         for p in items:
             if p.lang and p.lang_score == 0.0 and p.clean.has_words and p.lang != UNDETERMINED:

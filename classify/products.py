@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -21,6 +22,11 @@ class ProductSpec:
     name: str
     aliases: list[str] = field(default_factory=list)
     skus: list[str] = field(default_factory=list)
+
+
+def product_terms(products: Sequence[ProductSpec]) -> list[str]:
+    """Every name, alias and SKU of `products`: words that say nothing of a post's language."""
+    return [term for p in products for term in (p.name, *p.aliases, *p.skus) if term.strip()]
 
 
 def fold(text: str) -> str:
