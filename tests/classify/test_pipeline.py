@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
 
+from classify.language import LanguageIdentifier
 from classify.pipeline import Classifier, ProductSpec, Text
 
 PRODUCTS = [ProductSpec(name="Acme Tab 10", aliases=["acme tablet"], skus=["AT-1000"])]
@@ -76,3 +79,34 @@ def test_bad_input_never_stops_the_batch(classifier: Classifier) -> None:
 
 def test_empty_batch(classifier: Classifier) -> None:
     assert classifier.classify([]) == []
+
+
+def test_configured_products_are_masked_for_language_detection(classifier: Classifier) -> None:
+    post = "Ho appena preso le Acme Buds e in Bluetooth con il Tab 3 l'audio va a scatti…"
+    products = [
+        ProductSpec(name="Acme Buds", aliases=["acme earbuds"], skus=["AB-3"]),
+        ProductSpec(name="Acme Tab 3", aliases=["Tab 3"]),
+    ]
+    out = classifier.classify([Text(post)], products)
+    assert out[0].language == "it"
+    assert sorted(out[0].products) == ["Acme Buds", "Acme Tab 3"]
+
+    calls: list[tuple[list[str], list[str] | None]] = []
+
+    class Spy(LanguageIdentifier):
+        def detect(
+            self, texts: Sequence[str], ignore_terms: Iterable[str] | None = None
+        ) -> list[tuple[str, float]]:
+            calls.append((list(texts), None if ignore_terms is None else list(ignore_terms)))
+            return super().detect(texts, ignore_terms or ())
+
+    spied = Classifier(classifier.encoder, classifier.heads, Spy())
+    spied.classify([Text(post), Text("already known", lang="en")], products)
+    spied.classify([Text(post)])
+    assert calls == [
+        ([post], ["Acme Buds", "acme earbuds", "AB-3", "Acme Tab 3", "Tab 3"]),
+        # Without products the identifier is called as before (one argument).
+        ([post], None),
+    ]
+    routes = [ProductSpec(name="Frecciarossa")]
+    assert classifier.classify([Text("Frecciarossa late again")], routes)[0].language == "en"
