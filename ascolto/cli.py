@@ -27,6 +27,7 @@ from ascolto import (
     cli_cases,
     cli_defects,
     cli_distributed,
+    cli_labels,
     cli_outbox,
     cli_policy,
     cli_queue,
@@ -54,6 +55,7 @@ app.add_typer(cli_users.app, name="users")
 app.add_typer(cli_users.app, name="user", hidden=True)
 app.add_typer(cli_tokens.app, name="tokens")
 app.add_typer(cli_queue.app, name="queue")
+app.add_typer(cli_labels.app, name="labels")
 app.add_typer(cli_policy.app, name="policy")
 app.add_typer(cli_defects.defects_app, name="defects")
 app.add_typer(cli_defects.defects_app, name="clusters", hidden=True)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from ascolto.classifying import mention_text
 from ascolto.settings import Settings
@@ -41,15 +41,17 @@ from storage.defects import (
     known_members,
     list_alerts,
     live_clusters,
+    memberships,
     merge_cluster,
     raise_alert,
+    remove_member,
     save_watch,
     set_alert_status,
     update_cluster,
     watch_start,
     watched_products,
 )
-from storage.models import Alert, DefectCluster, Product
+from storage.models import Alert, Classification, DefectCluster, Product
 from storage.types import utcnow
 
 if TYPE_CHECKING:
@@ -638,6 +640,106 @@ def _act_on_cluster(
     return previous
 
 
+# -- a person's label correction ---------------------------------------------------------------
+
+
+def withdraw_complaint(
+    session: Session,
+    settings: Settings,
+    mention_id: int,
+    *,
+    leave: Callable[[str], bool],
+    by: str,
+    now: datetime | None = None,
+) -> list[int]:
+    """Take a mention out of the clusters of the products `leave` names; returns their ids.
+
+    For a correction that makes a mention no complaint, or no longer about a product: its
+    cluster forgets its vector, counts, terms and sample, and the product's baseline its
+    day; a cluster left empty is dropped (or retired, when it ever alerted). Works in the
+    caller's transaction; StaleWrite when a detection run wrote the cluster meanwhile.
+    """
+    from classify.defects import ClusterState, Complaint
+    from classify.defects.membership import remove_member as take_out
+
+    when = now or utcnow()
+    found = [
+        (member, cluster, product)
+        for member, cluster, product in memberships(session, mention_id=mention_id)
+        if leave(product.name)
+    ]
+    if not found:
+        return []
+    labels = session.exec(
+        select(Classification).where(Classification.mention_id == mention_id)
+    ).first()
+    candidate = Candidate(
+        mention_id=mention_id,
+        classified_at=when,
+        products=(),
+        copied_from_id=labels.copied_from_id if labels else None,
+    )
+    text = complaint_texts(session, [candidate]).get(mention_id)
+    config = settings.defects.config()
+    left = []
+    for member, cluster, product in found:
+        remove_member(session, member_id=member.id or 0)
+        if text is None:
+            # No embedding any more (the mention was deleted or re-embedded): the cluster's
+            # memory of it cannot be taken apart; it only stops counting as a member.
+            log.warning("mention %d left cluster %s without its vector", mention_id, cluster.id)
+        elif cluster.live:
+            state = ClusterState.from_json(cluster.state, cluster.vectors)
+            complaint = Complaint(
+                mention_id=mention_id,
+                product=product.name,
+                at=min(text.at, when),
+                author=text.author,
+                source=text.source,
+                text=mention_text(text.title, text.text),
+                vector=text.vector,
+                language=text.language,
+            )
+            take_out(state, complaint, config)
+            if state.size == 0:
+                drop_cluster(session, cluster_id=cluster.id or 0, version=cluster.version, now=when)
+            else:
+                values = _columns(state, None, state.to_json(), when)
+                values["representatives"] = [
+                    r for r in cluster.representatives if r.get("mention_id") != mention_id
+                ]
+                update_cluster(
+                    session, cluster_id=cluster.id or 0, version=cluster.version, values=values
+                )
+            _uncount(session, product.id or 0, complaint.at, when)
+        audit.record(
+            session,
+            actor=by,
+            action="defect_cluster.member_removed",
+            subject_type="defect_cluster",
+            subject_id=cluster.id,
+            details={"mention_id": mention_id, "product": product.name},
+        )
+        left.append(cluster.id or 0)
+    return left
+
+
+def _uncount(session: Session, product_id: int, at: datetime, now: datetime) -> None:
+    """Take one complaint off the product's baseline, on the day detection counted it."""
+    watch = get_watch(session, product_id)
+    day = at.astimezone(UTC).date().isoformat()
+    if watch.version == 0 or not watch.daily.get(day):
+        return
+    daily = dict(watch.daily)
+    daily[day] -= 1
+    if not daily[day]:
+        del daily[day]
+    cursor = (watch.cursor_at, watch.cursor_mention_id) if watch.cursor_at is not None else None
+    save_watch(
+        session, product_id=product_id, version=watch.version, cursor=cursor, daily=daily, now=now
+    )
+
+
 __all__ = [
     "DefectReport",
     "StaleWrite",
@@ -647,4 +749,5 @@ __all__ = [
     "alert_summary",
     "detect_defects",
     "detector_for",
+    "withdraw_complaint",
 ]

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from ascolto.classifying import get_classifier, mention_text
 from ascolto.settings import Settings
 from storage.classifications import (
+    TRAINED_TASKS,
     get_embedding,
     get_labels,
     get_mention,
@@ -66,7 +67,7 @@ def explain_mention(
             raise LookupError(f"no mention with id {mention_id}")
         labels = get_labels(session, mention_id=mention_id)
         stored = get_embedding(session, mention_id=mention_id)
-        examples = list_labelled_examples(session)
+        examples = list_labelled_examples(session, tasks=TRAINED_TASKS)
     text = mention_text(mention.title, mention.text)
     result = Explanation(mention=mention, text=text, labels=labels)
     clf = get_classifier(settings)

@@ -32,6 +32,8 @@ URGENT = ("safety", "legal", "press")
 """Urgency labels that put a draft at the top of the queue, in this order."""
 OPEN = ("pending", "escalated")
 """Statuses of drafts waiting for a person."""
+WITHDRAWN = "withdrawn"
+"""A draft made moot by a label correction (see `withdraw`)."""
 MAX_TEXT = 20_000
 MAX_REASON = 2_000
 
@@ -430,6 +432,30 @@ def escalate(
         "escalated to a supervisor",
         reason=reason,
     )
+
+
+def withdraw(
+    session: Session,
+    draft_id: int,
+    *,
+    reviewer: Reviewer,
+    reason: str,
+    now: datetime | None = None,
+) -> Decision:
+    """Take an open draft out of the queue because what it answers changed (a person
+    corrected the mention's labels): it is kept, never sent, and no longer holds the
+    mention's reply key, so the next drafting run may write the reply the labels now call
+    for."""
+    _may_review(reviewer)
+    reason = _clean_reason(reason)
+    draft = _open(session, draft_id, "withdrawn")
+    draft.status = WITHDRAWN
+    draft.key = f"{draft.key}:withdrawn:{draft.id}"
+    draft.reason = reason
+    draft.decided_by = reviewer.username
+    draft.decided_at = now or utcnow()
+    session.add(draft)
+    return _decided(session, reviewer, "draft.withdrawn", draft, True, "withdrawn", reason=reason)
 
 
 def draft_context(

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from ascolto.settings import Settings
-from storage.classifications import list_labelled_examples
+from storage.classifications import TRAINED_TASKS, list_labelled_examples
 from storage.models import LabelledExample
 
 if TYPE_CHECKING:
@@ -21,12 +21,16 @@ def seed_examples(examples: list[LabelledExample]) -> list[SeedExample]:
     """Stored labelled examples in the library's correction format (always training data).
 
     Each row labels one task; the other tasks stay `None` (not labelled), so an issue
-    correction never teaches the urgency head that the post is not urgent.
+    correction never teaches the urgency head that the post is not urgent. Language and
+    product corrections are left out: no head learns them (lingua detects the language,
+    the configured names and aliases find the product).
     """
     from classify.datasets import SeedExample
 
     out = []
     for ex in examples:
+        if ex.task not in TRAINED_TASKS:
+            continue
         label = ex.label
         sentiment = label.get("sentiment") if ex.task == "sentiment" else None
         complaint = label.get("complaint") if ex.task == "complaint" else None
@@ -72,7 +76,8 @@ def train_heads(
 
     c = settings.classify
     with Session(engine) as session:
-        extras = seed_examples(list_labelled_examples(session))
+        # Undone and replaced corrections are left out: only labels people stand by teach.
+        extras = seed_examples(list_labelled_examples(session, tasks=TRAINED_TASKS))
     if out_dir is None:
         version = build_encoder(c.encoder, c.model, c.threads).version
         out_dir = default_out_dir(version)

@@ -2,6 +2,12 @@
 
 Every function works inside the caller's session and transaction; writes are idempotent
 (one Classification and one MentionEmbedding per mention, replaced on reclassification).
+
+A person's correction of a label is a LabelledExample applied onto the mention's
+Classification (`correct_label`): the label columns then hold the person's value, so every
+reader sees it, and `Classification.corrected` keeps the model's value beside it.
+Reclassification (`save_labels`, `copy_labels`) refreshes the model's value there and
+leaves the person's in place until the correction is undone (`undo_correction`).
 """
 
 from __future__ import annotations
@@ -19,8 +25,26 @@ from sqlmodel import Session, col, func, select
 from storage.models import Classification, LabelledExample, Mention, MentionEmbedding
 from storage.types import utcnow
 
-TASKS = ("sentiment", "complaint", "issue", "urgency")
+TASKS = ("sentiment", "complaint", "issue", "urgency", "language", "product")
+"""What a labelled example can label."""
+TRAINED_TASKS = ("sentiment", "complaint", "issue", "urgency")
+"""The tasks with a trained head: only their examples are training data."""
+TASK_FIELDS = {
+    "sentiment": "sentiment",
+    "complaint": "complaint",
+    "issue": "issues",
+    "urgency": "urgency",
+    "language": "language",
+    "product": "products",
+}
+"""Each task's Classification column, which is also its key in `LabelledExample.label`."""
+# The model's label of a mention it never classified: a correction can come first.
+UNCLASSIFIED = ""
 _CHUNK = 500
+
+
+class CorrectionNotFound(LookupError):
+    """No such correction, or it was already undone."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +188,7 @@ def save_labels(session: Session, *, records: Sequence[LabelsRecord]) -> int:
         )
         for name in _LABEL_FIELDS:
             setattr(row, name, getattr(record, name))
+        _keep_corrections(row)
         row.copied_from_id = None
         row.classified_at = now
         session.add(row)
@@ -223,8 +248,11 @@ def copy_labels(
         row = existing.get(dup.id) or Classification(
             mention_id=dup.id, model_version=model_version, content_hash=dup.content_hash
         )
+        # The original's labels as they stand, its corrections included: a person's label
+        # of a post holds for its near-identical copies too, unless they were corrected.
         for name in _LABEL_FIELDS:
             setattr(row, name, getattr(original, name))
+        _keep_corrections(row)
         row.content_hash = dup.content_hash
         row.copied_from_id = original.mention_id
         row.classified_at = now
@@ -296,15 +324,147 @@ def add_labelled_example(
 
 
 def list_labelled_examples(
-    session: Session, *, task: str | None = None, since: datetime | None = None
+    session: Session,
+    *,
+    task: str | None = None,
+    since: datetime | None = None,
+    mention_id: int | None = None,
+    include_removed: bool = False,
+    tasks: Sequence[str] | None = None,
 ) -> list[LabelledExample]:
-    """Labelled examples, oldest first."""
+    """Labelled examples, oldest first; undone or replaced ones only with `include_removed`."""
     query: Any = select(LabelledExample)
     if task is not None:
         query = query.where(LabelledExample.task == task)
+    if tasks is not None:
+        query = query.where(col(LabelledExample.task).in_(list(tasks)))
     if since is not None:
         query = query.where(col(LabelledExample.created_at) >= since)
+    if mention_id is not None:
+        query = query.where(LabelledExample.mention_id == mention_id)
+    if not include_removed:
+        query = query.where(col(LabelledExample.removed_at).is_(None))
     return list(session.exec(query.order_by(col(LabelledExample.id))).all())
+
+
+# -- corrections ---------------------------------------------------------------------------
+
+
+def correct_label(
+    session: Session,
+    *,
+    mention_id: int,
+    task: str,
+    value: Any,
+    text: str,
+    created_by: str,
+    lang: str | None = None,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> LabelledExample:
+    """Store a person's label of one task for a mention and apply it to its labels at once.
+
+    `value` must already be valid for the task (the caller checks it). An earlier
+    correction of the same task is marked replaced. A mention never classified gets a
+    Classification holding only the person's labels (model version `UNCLASSIFIED`), which
+    classification completes later. `classified_at` moves to now, so readers that follow
+    it (defect detection) read the mention again.
+    """
+    if task not in TASKS:
+        raise ValueError(f"task {task!r}: expected one of {', '.join(TASKS)}")
+    field_name = TASK_FIELDS[task]
+    when = now or utcnow()
+    row = get_labels(session, mention_id=mention_id)
+    if row is None:
+        mention = session.get(Mention, mention_id)
+        if mention is None:
+            raise LookupError(f"no mention with id {mention_id}")
+        row = Classification(
+            mention_id=mention_id,
+            model_version=UNCLASSIFIED,
+            content_hash=mention.content_hash,
+        )
+    for earlier in list_labelled_examples(session, task=task, mention_id=mention_id):
+        earlier.removed_at = when
+        earlier.removed_by = created_by
+        session.add(earlier)
+    example = add_labelled_example(
+        session,
+        text=text,
+        task=task,
+        label={field_name: value},
+        created_by=created_by,
+        lang=lang,
+        mention_id=mention_id,
+        note=note,
+    )
+    example.created_at = when
+    corrected = dict(row.corrected or {})
+    before = corrected.get(field_name)
+    model_value = before["model"] if before else getattr(row, field_name)
+    corrected[field_name] = {
+        "value": value,
+        "model": model_value,
+        "by": created_by,
+        "at": when.isoformat(),
+        "example_id": example.id,
+    }
+    # A new dict, not a change in place: SQLAlchemy notices a JSON column only reassigned.
+    row.corrected = corrected
+    setattr(row, field_name, value)
+    row.classified_at = when
+    session.add(row)
+    session.flush()
+    return example
+
+
+def undo_correction(
+    session: Session, *, example_id: int, removed_by: str, now: datetime | None = None
+) -> tuple[LabelledExample, Classification | None]:
+    """Withdraw a person's label: the mention gets the model's label of that task back.
+
+    Returns the example and the mention's labels; CorrectionNotFound when there is no such
+    correction or it was already undone or replaced.
+    """
+    when = now or utcnow()
+    example = session.get(LabelledExample, example_id)
+    if example is None or example.removed_at is not None:
+        state = "no" if example is None else "an undone or replaced"
+        raise CorrectionNotFound(f"{state} correction with id {example_id}")
+    example.removed_at = when
+    example.removed_by = removed_by
+    session.add(example)
+    row = None
+    if example.mention_id is not None:
+        row = get_labels(session, mention_id=example.mention_id)
+    field_name = TASK_FIELDS.get(example.task)
+    if row is not None and field_name is not None:
+        corrected = dict(row.corrected or {})
+        applied = corrected.get(field_name)
+        if applied is not None and applied.get("example_id") == example.id:
+            del corrected[field_name]
+            row.corrected = corrected
+            setattr(row, field_name, applied["model"])
+            row.classified_at = when
+            session.add(row)
+    session.flush()
+    return example, row
+
+
+def get_correction(session: Session, *, example_id: int) -> LabelledExample | None:
+    """One labelled example by id."""
+    return session.get(LabelledExample, example_id)
+
+
+def _keep_corrections(row: Classification) -> None:
+    """After the model wrote `row`'s labels: remember them as the model's, keep the person's."""
+    if not row.corrected:
+        return
+    corrected = {}
+    for field_name, applied in row.corrected.items():
+        corrected[field_name] = {**applied, "model": getattr(row, field_name)}
+        setattr(row, field_name, applied["value"])
+    row.corrected = corrected
 
 
 def get_mention(session: Session, *, mention_id: int) -> Mention | None:

@@ -272,6 +272,25 @@ def known_members(session: Session, *, product_id: int, mention_ids: Iterable[in
     return found
 
 
+def memberships(
+    session: Session, *, mention_id: int
+) -> list[tuple[DefectClusterMember, DefectCluster, Product]]:
+    """Where a mention counts: its member rows with their clusters and products."""
+    rows = session.exec(
+        select(DefectClusterMember, DefectCluster, Product)
+        .join(DefectCluster, col(DefectCluster.id) == DefectClusterMember.cluster_id)
+        .join(Product, col(Product.id) == DefectClusterMember.product_id)
+        .where(DefectClusterMember.mention_id == mention_id)
+        .order_by(col(DefectClusterMember.id))
+    ).all()
+    return [(member, cluster, product) for member, cluster, product in rows]
+
+
+def remove_member(session: Session, *, member_id: int) -> None:
+    """Stop counting a mention in its cluster (the caller updates the cluster itself)."""
+    session.execute(delete(DefectClusterMember).where(col(DefectClusterMember.id) == member_id))
+
+
 # -- clusters --------------------------------------------------------------------------------
 
 

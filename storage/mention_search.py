@@ -13,7 +13,7 @@ would mangle the others); on SQLite every word must occur in the text, case-inse
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -67,6 +67,8 @@ class MentionRow:
     issues: list[str]
     urgency: list[str]
     products: list[str]
+    corrected_by: dict[str, str] = field(default_factory=dict)
+    """Label field -> the person who set it (instead of the model)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -84,6 +86,7 @@ class MentionRow:
             "issues": self.issues,
             "urgency": self.urgency,
             "products": self.products,
+            "corrected_by": self.corrected_by,
         }
 
 
@@ -190,6 +193,7 @@ def search_mentions(
                 issues=list(labels.issues) if labels else [],
                 urgency=list(labels.urgency) if labels else [],
                 products=list(labels.products) if labels else [],
+                corrected_by={f: c["by"] for f, c in labels.corrected.items()} if labels else {},
             )
         )
     return rows

@@ -301,6 +301,13 @@ class Classification(SQLModel, table=True):
     classified_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
     )
+    # The labels a person set, which the columns above show instead of the model's: field
+    # (sentiment, complaint, issues, urgency, language, products) -> {"value", "model" (what
+    # the model says now), "by", "at", "example_id" (the LabelledExample)}. Reclassification
+    # updates "model" and keeps "value" until the person's correction is undone.
+    corrected: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
 
 
 class MentionDay(SQLModel, table=True):
@@ -330,9 +337,10 @@ class LabelledExample(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     text: str = Field(sa_column=Column(Text(), nullable=False))
     lang: str | None = Field(default=None, max_length=20)
-    # sentiment, complaint, issue or urgency
+    # sentiment, complaint, issue, urgency, language or product
     task: str = Field(max_length=20, index=True)
-    # {"sentiment": "negative"}, {"complaint": true}, {"issues": [...]}, {"urgency": [...]}
+    # {"sentiment": "negative"}, {"complaint": true}, {"issues": [...]}, {"urgency": [...]},
+    # {"language": "it"}, {"products": [...]}
     label: dict[str, Any] = _json(dict)
     mention_id: int | None = Field(default=None, foreign_key="mention.id", index=True)
     created_by: str = Field(max_length=200)
@@ -340,6 +348,10 @@ class LabelledExample(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
     note: str | None = Field(default=None, sa_column=Column(Text()))
+    # Set when the label was undone or replaced by a later one: kept for the record, no
+    # longer applied to the mention nor used for training.
+    removed_at: datetime | None = _ts()
+    removed_by: str | None = Field(default=None, max_length=200)
 
 
 # Outreach: drafts, contacts and care cases.
@@ -369,7 +381,8 @@ class Draft(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text(), nullable=False))
     html: str | None = Field(default=None, sa_column=Column(Text()))
     drafted_text: str = Field(sa_column=Column(Text(), nullable=False))
-    # pending, approved, rejected, escalated, sent, failed
+    # pending, approved, rejected, escalated, sent, failed, withdrawn (a label correction
+    # made it moot: kept, never sent, its key freed for a new draft)
     status: str = Field(default="pending", max_length=20, index=True)
     # allow, amend, escalate, block
     verdict: str = Field(max_length=20)

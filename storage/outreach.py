@@ -104,7 +104,13 @@ def mentions_to_draft(
     wanted += [cast(Classification.issues, String).like(f'%"{issue}"%') for issue in issues]
     if not wanted:
         return []
-    has_draft = select(Draft.id).where(col(Draft.mention_id) == col(Mention.id)).exists()
+    # A draft withdrawn after a label correction does not count: the mention is drafted again.
+    has_draft = (
+        select(Draft.id)
+        .where(col(Draft.mention_id) == col(Mention.id))
+        .where(col(Draft.status) != "withdrawn")
+        .exists()
+    )
     query: Any = (
         select(Mention, Classification, Source.kind)
         .join(Classification, col(Classification.mention_id) == col(Mention.id))

@@ -19,6 +19,7 @@ from ascolto.web import (
     admin,
     campaigns,
     clusters,
+    labels,
     mentions,
     overview,
     queue,
@@ -53,7 +54,7 @@ def create_app(
     app.include_router(signin.router)
     app.include_router(queue.router)
     app.include_router(surveys.router)
-    for pages in (overview, mentions, clusters, campaigns, sources, admin):
+    for pages in (overview, mentions, labels, clusters, campaigns, sources, admin):
         app.include_router(pages.router)
     add_error_pages(app)
     describe_api(app)

@@ -78,9 +78,12 @@ def draft_page(
     request: Request,
     draft_id: int,
     engine: AppEngine,
+    settings: AppSettings,
     viewer: Agent,
     event: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
+    from ascolto.web.labels import label_choices
+
     with Session(engine) as session:
         try:
             view = show(session, draft_id, reviewer=reviewer(viewer))
@@ -91,7 +94,13 @@ def draft_page(
     return render(
         request,
         "draft.html",
-        {"view": view, "events": events, "notice": notice, "safe_url": safe_url},
+        {
+            "view": view,
+            "events": events,
+            "notice": notice,
+            "safe_url": safe_url,
+            "choices": label_choices(settings),
+        },
     )
 
 

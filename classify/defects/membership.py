@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -58,6 +59,47 @@ def add_member(state: ClusterState, complaint: Complaint, config: DefectConfig) 
         complaint.mention_id, complaint.text, complaint.at, complaint.author, complaint.source
     )
     _keep_sample(state, sample, complaint.vector, config.max_samples)
+
+
+def remove_member(state: ClusterState, complaint: Complaint, config: DefectConfig) -> None:
+    """Take one member back out of `state` (a person said it is no complaint of the product).
+
+    The inverse of `add_member` as far as the state remembers: its vector, counts, source,
+    language, terms and sample go. `first_at` and `last_at` stay: they still bound the
+    remaining members closely enough for the windows, and are not kept per member.
+    """
+    vector = np.asarray(complaint.vector, dtype=np.float32)
+    norm = float(np.linalg.norm(vector)) if vector.ndim == 1 else 0.0
+    if vector.shape == (state.dim,) and norm > 0.0:
+        # The detector sums unit vectors, so the same one is taken away.
+        state.vector_sum -= vector / norm
+    state.size = max(state.size - 1, 0)
+    author = author_hash(complaint.author)
+    posts = state.author_counts.get(author)
+    if posts is None:
+        counted = state.untracked_authors > 0
+        state.untracked_authors = max(state.untracked_authors - 1, 0)
+    else:
+        # Only an author's first `max_posts_per_author` posts counted, and which ones is not
+        # kept: the count goes down only when every post of the author counted.
+        counted = posts <= config.max_posts_per_author
+        if posts > 1:
+            state.author_counts[author] = posts - 1
+        else:
+            del state.author_counts[author]
+    if counted:
+        state.counted = max(state.counted - 1, 0)
+        _drop(state.hourly, hour_index(complaint.at))
+        _drop(state.daily, complaint.at.date().isoformat())
+    _drop(state.sources, complaint.source)
+    if complaint.language:
+        _drop(state.languages, complaint.language)
+    for term in terms(complaint.text):
+        _drop(state.terms, term)
+    kept = [i for i, s in enumerate(state.samples) if s.mention_id != complaint.mention_id]
+    if len(kept) != len(state.samples):
+        state.samples = [state.samples[i] for i in kept]
+        state.sample_vectors = state.sample_vectors.reshape(-1, state.dim)[kept].copy()
 
 
 def merge_into(survivor: ClusterState, absorbed: ClusterState, config: DefectConfig) -> None:
@@ -119,6 +161,14 @@ def _keep_sample(state: ClusterState, sample: Sample, vector: np.ndarray, limit:
     if float(row[0] @ centroid) > float(sims[worst]):
         state.samples[worst] = sample
         state.sample_vectors[worst] = row[0]
+
+
+def _drop(counts: dict[Any, int], name: Any) -> None:
+    left = counts.get(name, 0) - 1
+    if left > 0:
+        counts[name] = left
+    else:
+        counts.pop(name, None)
 
 
 def _bump(counts: dict[str, int], name: str) -> None:
