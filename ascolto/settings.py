@@ -157,6 +157,13 @@ class WebSettings(Section):
         description="Failed sign-ins allowed from one address within `login_window_minutes`, "
         "whatever the usernames tried.",
     )
+    max_body_bytes: int = Field(
+        2_000_000,
+        ge=1024,
+        description="Largest request body accepted by any route (forms, the JSON API, "
+        "webhooks), in bytes; a larger one is answered 413 as soon as it passes the limit, "
+        "with or without a Content-Length.",
+    )
     queue_refresh_seconds: int = Field(
         10,
         ge=1,

@@ -37,8 +37,6 @@ from storage.sources import get_source
 
 log = logging.getLogger("ascolto.webhooks")
 
-MAX_BODY = 2_000_000
-
 router = APIRouter()
 
 
@@ -61,12 +59,8 @@ async def receive_order_webhook(source_name: str, request: Request) -> JSONRespo
     if source is None:
         return _answer(404, "unknown", reason=f"no enabled webhook source {source_name!r}")
     options = source.options()
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        return _answer(413, "rejected", reason=f"body larger than {MAX_BODY} bytes")
+    # Bounded by `[web] max_body_bytes` before this runs (ascolto.web.middleware.BodyLimit).
     body = await request.body()
-    if len(body) > MAX_BODY:
-        return _answer(413, "rejected", reason=f"body larger than {MAX_BODY} bytes")
     topic = request.headers.get("x-shopify-topic")
     delivery = (
         request.headers.get("x-shopify-webhook-id")
