@@ -3,10 +3,14 @@
 Each delivery is checked before anything is read from it: the `X-Shopify-Hmac-Sha256`
 header must be the base64 HMAC-SHA256 of the raw body under the secret in the environment
 variable the source's `secret_env` names, compared in constant time. Unsigned or tampered
-deliveries get 401, a log line (never the secret) and an audit event. A delivery id
-(`X-Shopify-Webhook-Id`) already accepted is acknowledged with 200 and not applied again.
-A body that is not JSON, or not an order, gets 400 with the reason. An accepted order is
-stored with its delivery id in one transaction.
+deliveries get 401, a log line (never the secret) and an audit event.
+
+A delivery is known by what the signature covers, the SHA-256 of its body, not by its
+delivery-id header (`X-Shopify-Webhook-Id`), which anyone replaying a signed body can
+change: a body already accepted is acknowledged with 200 and not applied again. An order
+older than the stored one (its `updated_at`) is acknowledged as stale and not applied, and
+never re-grants consent (see `storage.orders`). A body that is not JSON, or not an order,
+gets 400 with the reason. An accepted order is stored with its delivery in one transaction.
 """
 
 from __future__ import annotations
@@ -62,11 +66,11 @@ async def receive_order_webhook(source_name: str, request: Request) -> JSONRespo
     # Bounded by `[web] max_body_bytes` before this runs (ascolto.web.middleware.BodyLimit).
     body = await request.body()
     topic = request.headers.get("x-shopify-topic")
-    delivery = (
-        request.headers.get("x-shopify-webhook-id")
-        or request.headers.get("x-shopify-event-id")
-        or "sha256:" + hashlib.sha256(body).hexdigest()
-    )[:200]
+    delivery = "sha256:" + hashlib.sha256(body).hexdigest()
+    # Kept for the audit trail only: it is not signed, so it never decides a replay.
+    header_id = request.headers.get("x-shopify-webhook-id") or request.headers.get(
+        "x-shopify-event-id"
+    )
     secret = os.environ.get(options.secret_env, "")
     if not secret:
         log.error(
@@ -80,7 +84,7 @@ async def receive_order_webhook(source_name: str, request: Request) -> JSONRespo
     if problem:
         client = request.client.host if request.client else None
         await run_in_threadpool(
-            _record_rejection, engine, source_name, problem, delivery, topic, client
+            _record_rejection, engine, source_name, problem, (delivery, header_id), topic, client
         )
         return _answer(401, "rejected", reason=problem)
     try:
@@ -100,7 +104,7 @@ async def receive_order_webhook(source_name: str, request: Request) -> JSONRespo
     rejected = None if order else Rejected(reason=reason, payload=body.decode("utf-8", "replace"))
     target = options.orders_source or source_name
     return await run_in_threadpool(
-        _apply, engine, source_name, target, delivery, topic, order, rejected
+        _apply, engine, source_name, target, (delivery, header_id), topic, order, rejected
     )
 
 
@@ -117,10 +121,11 @@ def _record_rejection(
     engine: Engine,
     source_name: str,
     problem: str,
-    delivery: str,
+    ids: tuple[str, str | None],
     topic: str | None,
     client: str | None,
 ) -> None:
+    delivery, header_id = ids
     log.warning(
         "webhook refused: %s",
         problem,
@@ -134,7 +139,13 @@ def _record_rejection(
             action="webhook.rejected",
             subject_type="source",
             subject_id=row.id if row else source_name,
-            details={"reason": problem, "delivery_id": delivery, "topic": topic, "client": client},
+            details={
+                "reason": problem,
+                "delivery_id": delivery,
+                "webhook_id": header_id,
+                "topic": topic,
+                "client": client,
+            },
         )
 
 
@@ -142,11 +153,12 @@ def _apply(
     engine: Engine,
     source_name: str,
     target_name: str,
-    delivery: str,
+    ids: tuple[str, str | None],
     topic: str | None,
     order: NewOrder | None,
     rejected: Rejected | None,
 ) -> JSONResponse:
+    delivery, header_id = ids
     try:
         with session_scope(engine) as session:
             source = get_source(session, source_name)
@@ -161,7 +173,11 @@ def _apply(
             session.add(InboundWebhook(delivery_id=delivery, source_id=source.id or 0, topic=topic))
             # Claimed first: a concurrent copy of this delivery fails here, not after the upsert.
             session.flush()
-            details: dict[str, Any] = {"delivery_id": delivery, "topic": topic}
+            details: dict[str, Any] = {
+                "delivery_id": delivery,
+                "webhook_id": header_id,
+                "topic": topic,
+            }
             if order is None:
                 quarantine(
                     session,
@@ -173,7 +189,8 @@ def _apply(
             else:
                 counts = upsert_orders(session, source_id=target.id or 0, orders=[order])
                 details |= {"order": order.external_id, **counts.as_dict()}
-                outcome = "accepted"
+                # Older than what is stored: acknowledged (the shop must not retry it), unused.
+                outcome = "stale" if counts.stale else "accepted"
             audit.record(
                 session,
                 actor="webhook",
@@ -185,4 +202,5 @@ def _apply(
     except IntegrityError:
         # The same delivery, accepted by a concurrent request a moment ago.
         return _answer(200, "duplicate", delivery_id=delivery)
-    return _answer(200, outcome, **{k: v for k, v in details.items() if k != "topic"})
+    shown = {k: v for k, v in details.items() if k not in ("topic", "webhook_id")}
+    return _answer(200, outcome, **shown)
