@@ -164,6 +164,13 @@ class WebSettings(Section):
         "webhooks), in bytes; a larger one is answered 413 as soon as it passes the limit, "
         "with or without a Content-Length.",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (e.g. `127.0.0.1`, `10.0.0.0/8`) of the reverse "
+        "proxies in front of the web app: only their `X-Forwarded-For` / `Forwarded` headers "
+        "say who the client is (for the sign-in throttle and the audit log). Default: none, "
+        "the connection's address is the client's.",
+    )
     queue_refresh_seconds: int = Field(
         10,
         ge=1,
@@ -176,6 +183,18 @@ class WebSettings(Section):
         description="Address customers reach the web app at, e.g. `https://care.acme.example`; "
         "survey and unsubscribe links in e-mails start with it. Required by `[[campaigns]]`.",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        import ipaddress
+
+        for value in values:
+            try:
+                ipaddress.ip_network(value.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r}: expected an IP address or network") from None
+        return values
 
 
 class LogSettings(Section):

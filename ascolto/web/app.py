@@ -29,20 +29,28 @@ from ascolto.web import (
 )
 from ascolto.web.api import describe_api
 from ascolto.web.deps import CsrfRejected, Forbidden, LoginRequired
-from ascolto.web.middleware import CONTENT_SECURITY_POLICY, BodyLimit, SecurityHeaders
+from ascolto.web.middleware import (
+    CONTENT_SECURITY_POLICY,
+    BodyLimit,
+    ClientAddress,
+    SecurityHeaders,
+    parse_networks,
+)
 from ascolto.web.templating import HERE, render
 
 __all__ = ["CONTENT_SECURITY_POLICY", "AscoltoApp", "create_app"]
 
 
 class AscoltoApp(FastAPI):
-    """FastAPI with the security headers and the body limit outside its error handling,
-    so that a 500, an unknown path or a refused body gets them too."""
+    """FastAPI with the security headers, the client address and the body limit outside
+    its error handling, so that a 500, an unknown path or a refused body gets them too."""
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.settings
         inner = super().build_middleware_stack()
-        return SecurityHeaders(BodyLimit(inner, settings.web.max_body_bytes))
+        proxies = parse_networks(settings.web.trusted_proxies)
+        limited = BodyLimit(inner, settings.web.max_body_bytes)
+        return SecurityHeaders(ClientAddress(limited, proxies))
 
 
 def create_app(

@@ -7,11 +7,17 @@ hold for every answer: a 500, a 404 of an unknown path or a refused body include
 - `BodyLimit`: a request body is read at most up to `[web] max_body_bytes`; past that the
   request is answered 413 at once, whether or not it declared a Content-Length, before any
   route sees it.
+- `ClientAddress`: the client's address is the connection's peer; `X-Forwarded-For` or
+  `Forwarded` are believed only from a peer in `[web] trusted_proxies` (none by default),
+  so a forged header cannot reset the login throttle or write the audit log.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
+from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -144,3 +150,70 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
         return await receive()
 
     return replayed
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_FORWARDED_FOR = re.compile(r'(?i)(?:^|[;,\s])for\s*=\s*("[^"]*"|[^;,\s]+)')
+
+
+def parse_networks(values: Sequence[str]) -> list[Network]:
+    """Addresses or networks (`10.0.0.5`, `10.0.0.0/8`, `::1`) as networks."""
+    return [ipaddress.ip_network(value.strip(), strict=False) for value in values]
+
+
+class ClientAddress:
+    """Sets the request's client address from forwarding headers of trusted proxies only.
+
+    With no trusted proxy the peer is the client and the headers are ignored. Behind
+    trusted proxies the client is the last address in the chain that is not one of them
+    (addresses left of it were written by the client and prove nothing).
+    """
+
+    def __init__(self, app: ASGIApp, trusted: Sequence[Network]) -> None:
+        self.app = app
+        self.trusted = list(trusted)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if scope["type"] == "http" and self.trusted and client and self._trusted(client[0]):
+            found = self._forwarded_client(scope)
+            if found is not None:
+                scope = {**scope, "client": (found, 0)}
+        await self.app(scope, receive, send)
+
+    def _trusted(self, host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted)
+
+    def _forwarded_client(self, scope: Scope) -> str | None:
+        chain: list[str] = []
+        for name, value in scope.get("headers", []):
+            text = value.decode("latin-1")
+            if name.lower() == b"forwarded":
+                chain += [_strip_port(m.group(1).strip('"')) for m in _FORWARDED_FOR.finditer(text)]
+            elif name.lower() == b"x-forwarded-for":
+                chain += [_strip_port(part.strip()) for part in text.split(",") if part.strip()]
+        for hop in reversed(chain):
+            if not self._trusted(hop):
+                return hop if _is_address(hop) else None
+        return None
+
+
+def _strip_port(value: str) -> str:
+    """`[2001:db8::1]:4711` → `2001:db8::1`, `192.0.2.1:80` → `192.0.2.1`."""
+    if value.startswith("["):
+        return value[1:].partition("]")[0]
+    if value.count(":") == 1:
+        return value.partition(":")[0]
+    return value
+
+
+def _is_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True

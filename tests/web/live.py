@@ -12,16 +12,22 @@ from typing import Any
 
 import uvicorn
 
+from ascolto.service import web_server_config
+from ascolto.settings import Settings
+
 
 @contextmanager
-def serve(app: Any, **config: Any) -> Iterator[tuple[str, int]]:
-    """Serve `app` in a thread on a free 127.0.0.1 port until the block ends."""
+def serve(app: Any, settings: Settings | None = None) -> Iterator[tuple[str, int]]:
+    """Serve `app` in a thread on a free 127.0.0.1 port until the block ends, with the
+    uvicorn settings `ascolto run` uses when `settings` are given."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", **config)
-    )
+    if settings is not None:
+        config = web_server_config(settings, app)
+    else:
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
