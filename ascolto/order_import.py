@@ -63,6 +63,7 @@ from storage.orders import (
     upsert_orders,
 )
 from storage.sources import get_source
+from storage.types import whole_number
 
 DEFAULT_SOURCE = "csv-import"
 REQUIRED = ("order_id", "email", "ordered_at")
@@ -377,7 +378,7 @@ def _parse_line(row: _Row, bad: Any) -> NewOrderLine | None:
     quantity = 1
     raw_quantity = row.values.get("quantity", "")
     if raw_quantity:
-        if not raw_quantity.isdigit() or int(raw_quantity) < 1 or int(raw_quantity) > 100_000:
+        if whole_number(raw_quantity, low=1, high=100_000) is None:
             bad("quantity", "a whole number from 1, such as 2")
             ok = False
         else:

@@ -25,7 +25,7 @@ from listeners.errors import (
     SourceUnavailable,
     Stopped,
 )
-from storage.types import utcnow
+from storage.types import is_digits, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ class HttpClient:
                 stream=True,
             ) as raw:
                 declared = raw.headers.get("Content-Length", "")
-                if declared.isdigit() and int(declared) > limit:
+                if is_digits(declared) and len(declared) < 19 and int(declared) > limit:
                     raise BadContent(
                         f"{url}: body of {int(declared):,} bytes is larger than "
                         f"http.max_bytes ({limit:,})"
@@ -251,10 +251,10 @@ def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if is_digits(value):
         return float(value)
     # Some APIs (Shopify) send fractional seconds, e.g. "2.0".
-    if value.replace(".", "", 1).isdigit():
+    if is_digits(value.replace(".", "", 1)):
         return float(value)
     when: datetime
     try:

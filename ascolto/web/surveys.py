@@ -37,7 +37,7 @@ from outreach.unsubscribe import read_token
 from storage import campaigns as store
 from storage.db import session_scope
 from storage.models import Campaign, CheckIn, SurveyAnswer
-from storage.types import utcnow
+from storage.types import utcnow, whole_number
 
 log = logging.getLogger("ascolto.surveys")
 
@@ -117,7 +117,7 @@ def _form_values(
         }
     for question in questions:
         clicked = request.query_params.get(question, "")
-        if answer is None and clicked.isdigit():
+        if answer is None and whole_number(clicked, high=10) is not None:
             values[question] = clicked
     values["comment"] = answer.comment or "" if answer else ""
     return values

@@ -91,6 +91,9 @@ async def receive_order_webhook(source_name: str, request: Request) -> JSONRespo
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         return _answer(400, "malformed", reason=f"the body is not valid JSON: {exc}")
+    except RecursionError:
+        # Signed, but nested deeper than any order: the parser gives up, so do we.
+        return _answer(400, "malformed", reason="the body is nested too deeply")
     if topic not in WEBHOOK_TOPICS:
         # A topic we do not use is acknowledged, so the shop does not retry it forever.
         return _answer(200, "ignored", reason=f"topic {topic!r} is not handled")
