@@ -839,6 +839,12 @@ class SourceSettings(Section):
         description="Keep only items mentioning one of these words (case and accents "
         "ignored); empty keeps everything.",
     )
+    allow_private_addresses: bool = Field(
+        False,
+        description="Let this source's requests reach loopback, private, link-local and "
+        "other non-public addresses (a service on the local network). Off: a request or "
+        "redirect to such an address (e.g. 127.0.0.1, 10.0.0.0/8, 169.254.169.254) fails.",
+    )
 
     def options(self) -> Any:
         """This source's settings as its listener's typed options model."""

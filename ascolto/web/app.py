@@ -57,7 +57,12 @@ def create_app(
     settings: Settings, engine: Engine, lifespan: Lifespan[Any] | None = None
 ) -> FastAPI:
     """A web app reading the given database; `lifespan` starts and stops background work."""
-    app = AscoltoApp(title="ascolto", version=__version__, lifespan=lifespan)
+    # No /docs or /redoc: FastAPI's pages load Swagger UI and ReDoc from a CDN, which an
+    # offline install cannot reach and the Content-Security-Policy refuses; the
+    # description itself is served at /openapi.json for any OpenAPI tool.
+    app = AscoltoApp(
+        title="ascolto", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

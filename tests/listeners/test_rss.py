@@ -71,7 +71,8 @@ def run(settings: Settings, engine: Engine, name: str = "news") -> RunReport:
 def listener(url: str, **options: Any) -> RssListener:
     """The listener alone, for what does not need the database."""
     return RssListener(
-        RssOptions(name="x", kind="rss", url=url, **options), HttpClient(HttpSettings(**HTTP))
+        RssOptions(name="x", kind="rss", url=url, **options),
+        HttpClient(HttpSettings(**HTTP), allow_private=True),
     )
 
 

@@ -107,3 +107,20 @@ def test_server_errors_carry_the_security_headers(settings: Settings) -> None:
     assert response.headers["x-frame-options"] == "DENY"
     assert "content-security-policy" in response.headers
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_signed_in_pages_are_not_cached_and_no_cdn_docs(
+    client: tuple[TestClient, dict[str, str]],
+) -> None:
+    http, auth = client
+    page = http.get("/api/v1/alerts", headers=auth)
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    # The app's own scripts and styles may be cached.
+    static = http.get("/static/ascolto.css")
+    assert static.status_code == 200
+    assert "no-store" not in static.headers.get("cache-control", "")
+    # No API docs page pulling scripts from a CDN; the description itself is served.
+    assert http.get("/docs").status_code == 404
+    assert http.get("/redoc").status_code == 404
+    assert http.get("/openapi.json").json()["info"]["title"] == "ascolto"
