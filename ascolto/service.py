@@ -73,6 +73,12 @@ def _serve_with_web(settings: Settings) -> None:
         # Uvicorn has caught SIGINT/SIGTERM and stopped taking requests.
         await _in_thread(stop_scheduler, scheduler)
 
+    if settings.campaigns:
+        from outreach.campaigns.links import readiness
+
+        # Said at start, not first met by a customer opening a survey link.
+        for problem in readiness(settings):
+            log.error("campaigns cannot work: %s", problem)
     app = create_app(settings, engine_for(settings), lifespan=lifespan)
     server = uvicorn.Server(web_server_config(settings, app))
     # Once shut down, uvicorn raises the signal that stopped it again; with SIGTERM's

@@ -254,6 +254,8 @@ def parse_order(raw: Any) -> tuple[NewOrder | None, str]:
         return None, "an order must be a JSON object"
     if raw.get("id") in (None, ""):
         return None, "the order has no `id`"
+    if not is_order(raw):
+        return None, f"order {raw.get('id')}: no `created_at`: not a Shopify order"
     try:
         order = _to_order(raw)
     except (TypeError, ValueError, AttributeError) as exc:
@@ -262,6 +264,14 @@ def parse_order(raw: Any) -> tuple[NewOrder | None, str]:
     if found:
         return None, f"order {raw.get('id')}: {'; '.join(found)}"
     return order, ""
+
+
+def is_order(raw: dict[str, Any]) -> bool:
+    """Whether `raw` looks like a Shopify order: every one has an id and a creation time
+    (a bare `{"id": 1}`, validly signed or not, is no order)."""
+    return raw.get("id") not in (None, "") and bool(
+        raw.get("created_at") or raw.get("processed_at")
+    )
 
 
 def parse_refund(raw: Any) -> tuple[NewOrder | None, str]:

@@ -31,7 +31,7 @@ from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
 from ascolto.settings import Settings, SourceSettings
-from listeners.shopify import WEBHOOK_TOPICS, parse_order, parse_refund
+from listeners.shopify import WEBHOOK_TOPICS, is_order, parse_order, parse_refund
 from storage import audit
 from storage.db import session_scope
 from storage.models import InboundWebhook
@@ -99,9 +99,13 @@ async def receive_order_webhook(source_name: str, request: Request) -> JSONRespo
         return _answer(200, "ignored", reason=f"topic {topic!r} is not handled")
     parse = parse_refund if topic == "refunds/create" else parse_order
     if not isinstance(payload, dict) or (
-        payload.get("order_id" if topic == "refunds/create" else "id") in (None, "")
+        payload.get("order_id") in (None, "") if parse is parse_refund else not is_order(payload)
     ):
-        what = "a refund object with `order_id`" if parse is parse_refund else "an order with `id`"
+        what = (
+            "a refund object with `order_id`"
+            if parse is parse_refund
+            else "an order with `id` and `created_at`"
+        )
         return _answer(400, "malformed", reason=f"expected {what} for topic {topic}")
     order, reason = parse(payload)
     rejected = None if order else Rejected(reason=reason, payload=body.decode("utf-8", "replace"))

@@ -379,3 +379,17 @@ def test_out_of_order_updates_never_roll_an_order_back(
         assert str(stored.total) == "300.00"
         assert stored.source_updated_at is not None
         assert stored.source_updated_at.isoformat().startswith("2026-11-23T07:00:00")
+
+
+@pytest.mark.parametrize("payload", [{"id": 1}, {"id": 1, "email": "x@example.com"}, {}])
+def test_a_signed_body_that_is_no_order_is_refused_not_stored(
+    client: TestClient, app_engine: Engine, payload: dict[str, object]
+) -> None:
+    body = json.dumps(payload).encode()
+    response = client.post(URL, content=body, headers=headers(body, delivery="bare"))
+    assert response.status_code == 400
+    assert "`created_at`" in response.json()["reason"]
+    with Session(app_engine) as session:
+        assert session.exec(select(Order)).all() == []
+        assert session.exec(select(InboundWebhook)).all() == []
+        assert session.exec(select(QuarantinedItem)).all() == []
