@@ -390,6 +390,33 @@ def _parse_line(row: _Row, bad: Any) -> NewOrderLine | None:
     return NewOrderLine(sku, title, quantity, price) if ok else None
 
 
+# A stage cannot come before the one it follows: (stage, the earlier one).
+_FOLLOWS = (
+    ("shipped_at", "ordered_at"),
+    ("delivered_at", "shipped_at"),
+    ("delivered_at", "ordered_at"),
+    ("returned_at", "ordered_at"),
+    ("refunded_at", "ordered_at"),
+)
+
+
+def _out_of_order(order: NewOrder) -> list[tuple[str, str]]:
+    """(column, why) for each stage dated before the one it follows (a swapped column)."""
+    found: list[tuple[str, str]] = []
+    for later, earlier in _FOLLOWS:
+        at, before = getattr(order, later), getattr(order, earlier)
+        if at is not None and before is not None and at < before:
+            stage, first = later.removesuffix("_at"), earlier.removesuffix("_at")
+            found.append(
+                (
+                    later,
+                    f"a time after {earlier} ({before:%Y-%m-%d %H:%M}): "
+                    f"{stage} before it was {first}?",
+                )
+            )
+    return found
+
+
 def _to_order(group: _Pending) -> NewOrder:
     f = group.fields
     return NewOrder(
@@ -453,6 +480,17 @@ def import_orders(
                     _COLUMN_OF.get(column, column),
                     str(group.fields.get(column, "")),
                     why.split(": expected ", 1)[-1].removeprefix(": "),
+                )
+            )
+            group.bad = True
+        for column, why in _out_of_order(order):
+            value = group.fields.get(column)
+            errors.append(
+                RowError(
+                    group.seen_at.get(column, group.first_line),
+                    column,
+                    value.isoformat() if isinstance(value, datetime) else str(value or ""),
+                    why,
                 )
             )
             group.bad = True
