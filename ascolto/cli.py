@@ -37,6 +37,7 @@ from ascolto import (
 from ascolto.errors import AscoltoError
 from ascolto.runner import RunReport
 from ascolto.settings import Settings, get_settings, load_settings, use_settings
+from storage.types import is_digits
 
 app = typer.Typer(
     name="ascolto",
@@ -381,7 +382,7 @@ def mentions(
 
 def _parse_since(value: str) -> datetime:
     units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-    if value[:-1].isdigit() and value[-1:] in units:
+    if is_digits(value[:-1]) and len(value) < 10 and value[-1:] in units:
         return datetime.now(UTC) - timedelta(**{units[value[-1]]: int(value[:-1])})
     try:
         parsed = datetime.fromisoformat(value)

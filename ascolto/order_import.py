@@ -63,6 +63,7 @@ from storage.orders import (
     upsert_orders,
 )
 from storage.sources import get_source
+from storage.types import whole_number
 
 DEFAULT_SOURCE = "csv-import"
 REQUIRED = ("order_id", "email", "ordered_at")
@@ -377,7 +378,7 @@ def _parse_line(row: _Row, bad: Any) -> NewOrderLine | None:
     quantity = 1
     raw_quantity = row.values.get("quantity", "")
     if raw_quantity:
-        if not raw_quantity.isdigit() or int(raw_quantity) < 1 or int(raw_quantity) > 100_000:
+        if whole_number(raw_quantity, low=1, high=100_000) is None:
             bad("quantity", "a whole number from 1, such as 2")
             ok = False
         else:
@@ -387,6 +388,33 @@ def _parse_line(row: _Row, bad: Any) -> NewOrderLine | None:
         price = _decimal("unit_price", row.values["unit_price"], bad)
         ok = ok and price is not None
     return NewOrderLine(sku, title, quantity, price) if ok else None
+
+
+# A stage cannot come before the one it follows: (stage, the earlier one).
+_FOLLOWS = (
+    ("shipped_at", "ordered_at"),
+    ("delivered_at", "shipped_at"),
+    ("delivered_at", "ordered_at"),
+    ("returned_at", "ordered_at"),
+    ("refunded_at", "ordered_at"),
+)
+
+
+def _out_of_order(order: NewOrder) -> list[tuple[str, str]]:
+    """(column, why) for each stage dated before the one it follows (a swapped column)."""
+    found: list[tuple[str, str]] = []
+    for later, earlier in _FOLLOWS:
+        at, before = getattr(order, later), getattr(order, earlier)
+        if at is not None and before is not None and at < before:
+            stage, first = later.removesuffix("_at"), earlier.removesuffix("_at")
+            found.append(
+                (
+                    later,
+                    f"a time after {earlier} ({before:%Y-%m-%d %H:%M}): "
+                    f"{stage} before it was {first}?",
+                )
+            )
+    return found
 
 
 def _to_order(group: _Pending) -> NewOrder:
@@ -452,6 +480,17 @@ def import_orders(
                     _COLUMN_OF.get(column, column),
                     str(group.fields.get(column, "")),
                     why.split(": expected ", 1)[-1].removeprefix(": "),
+                )
+            )
+            group.bad = True
+        for column, why in _out_of_order(order):
+            value = group.fields.get(column)
+            errors.append(
+                RowError(
+                    group.seen_at.get(column, group.first_line),
+                    column,
+                    value.isoformat() if isinstance(value, datetime) else str(value or ""),
+                    why,
                 )
             )
             group.bad = True

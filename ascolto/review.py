@@ -257,19 +257,23 @@ class Reviewing:
                 session, reviewer, "draft.approve_refused", draft, False, refusal, verdict
             )
         mention = session.get(Mention, draft.mention_id) if draft.mention_id else None
-        message = enqueue(
-            session,
-            key=f"draft:{draft.id}",
-            channel=draft.channel,
-            recipient=draft.recipient or "",
-            subject=draft.subject or "",
-            text=draft.text,
-            html=draft.html,
-            payload=reply_payload(mention) if mention is not None and draft.public else None,
-            kind="follow_up" if draft.intent == "follow_up" else "reply",
-            draft_id=draft.id,
-            send_after=verdict.send_after,
-        )
+        try:
+            message = enqueue(
+                session,
+                key=f"draft:{draft.id}",
+                channel=draft.channel,
+                recipient=draft.recipient or "",
+                subject=draft.subject or "",
+                text=draft.text,
+                html=draft.html,
+                payload=reply_payload(mention) if mention is not None and draft.public else None,
+                kind="follow_up" if draft.intent == "follow_up" else "reply",
+                draft_id=draft.id,
+                send_after=verdict.send_after,
+            )
+        except ValueError as exc:
+            # A message its channel could never send (a bad address): say so, do not crash.
+            raise ReviewError(f"draft {draft_id} cannot be sent as it is: {exc}") from None
         self._store_verdict(draft, verdict)
         draft.status = "approved"
         draft.decided_by = reviewer.username

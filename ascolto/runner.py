@@ -68,7 +68,7 @@ def run_source(
     listener_cls = listener_class(config.kind)
     listener = listener_cls(
         listener_cls.Options.model_validate(config.model_dump()),
-        HttpClient(settings.http, stop=stop),
+        HttpClient(settings.http, stop=stop, allow_private=config.allow_private_addresses),
     )
     owner = lease_owner()
     if dry_run:

@@ -73,15 +73,14 @@ def _serve_with_web(settings: Settings) -> None:
         # Uvicorn has caught SIGINT/SIGTERM and stopped taking requests.
         await _in_thread(stop_scheduler, scheduler)
 
+    if settings.campaigns:
+        from outreach.campaigns.links import readiness
+
+        # Said at start, not first met by a customer opening a survey link.
+        for problem in readiness(settings):
+            log.error("campaigns cannot work: %s", problem)
     app = create_app(settings, engine_for(settings), lifespan=lifespan)
-    config = uvicorn.Config(
-        app,
-        host=settings.web.host,
-        port=settings.web.port,
-        log_config=None,
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(web_server_config(settings, app))
     # Once shut down, uvicorn raises the signal that stopped it again; with SIGTERM's
     # default action that killed the process after a clean stop (exit -15, not 0).
     previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
@@ -91,6 +90,26 @@ def _serve_with_web(settings: Settings) -> None:
         signal.signal(signal.SIGTERM, previous)
         if scheduler.running:
             stop_scheduler(scheduler)
+
+
+def web_server_config(settings: Settings, app: Any) -> Any:
+    """Uvicorn's settings for the web app.
+
+    Uvicorn's own proxy handling is off: by default it believes `X-Forwarded-For` from
+    127.0.0.1, so anything on the host could pose as any client. The app decides itself,
+    from `[web] trusted_proxies` (ascolto.web.middleware.ClientAddress).
+    """
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=settings.web.host,
+        port=settings.web.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )
 
 
 async def _in_thread(func: Any, *args: Any) -> Any:

@@ -157,6 +157,20 @@ class WebSettings(Section):
         description="Failed sign-ins allowed from one address within `login_window_minutes`, "
         "whatever the usernames tried.",
     )
+    max_body_bytes: int = Field(
+        2_000_000,
+        ge=1024,
+        description="Largest request body accepted by any route (forms, the JSON API, "
+        "webhooks), in bytes; a larger one is answered 413 as soon as it passes the limit, "
+        "with or without a Content-Length.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (e.g. `127.0.0.1`, `10.0.0.0/8`) of the reverse "
+        "proxies in front of the web app: only their `X-Forwarded-For` / `Forwarded` headers "
+        "say who the client is (for the sign-in throttle and the audit log). Default: none, "
+        "the connection's address is the client's.",
+    )
     queue_refresh_seconds: int = Field(
         10,
         ge=1,
@@ -169,6 +183,18 @@ class WebSettings(Section):
         description="Address customers reach the web app at, e.g. `https://care.acme.example`; "
         "survey and unsubscribe links in e-mails start with it. Required by `[[campaigns]]`.",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        import ipaddress
+
+        for value in values:
+            try:
+                ipaddress.ip_network(value.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r}: expected an IP address or network") from None
+        return values
 
 
 class LogSettings(Section):
@@ -812,6 +838,12 @@ class SourceSettings(Section):
         default_factory=list,
         description="Keep only items mentioning one of these words (case and accents "
         "ignored); empty keeps everything.",
+    )
+    allow_private_addresses: bool = Field(
+        False,
+        description="Let this source's requests reach loopback, private, link-local and "
+        "other non-public addresses (a service on the local network). Off: a request or "
+        "redirect to such an address (e.g. 127.0.0.1, 10.0.0.0/8, 169.254.169.254) fails.",
     )
 
     def options(self) -> Any:

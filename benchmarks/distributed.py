@@ -161,7 +161,11 @@ def settings_file(folder: Path, sources: list[tuple[str, str]], body: str = "") 
         body,
     ]
     for name, url in sources:
-        lines.append(f'[[sources]]\nname = "{name}"\nkind = "rss"\nurl = "{url}"\ninterval = 10\n')
+        # The benchmark's feeds are served on 127.0.0.1.
+        lines.append(
+            f'[[sources]]\nname = "{name}"\nkind = "rss"\nurl = "{url}"\ninterval = 10\n'
+            "allow_private_addresses = true\n"
+        )
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 

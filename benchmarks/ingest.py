@@ -186,10 +186,12 @@ def child(backend: str, base: str, feeds: int, hn_pages: int, per_page: int, out
             .render_as_string(hide_password=False)
         )
     sources = "".join(
-        f'[[sources]]\nname = "feed-{i}"\nkind = "rss"\nurl = "{base}/feed/{i}"\n\n'
+        f'[[sources]]\nname = "feed-{i}"\nkind = "rss"\nurl = "{base}/feed/{i}"\n'
+        "allow_private_addresses = true\n\n"
         for i in range(feeds)
     ) + (
         f'[[sources]]\nname = "hn"\nkind = "hackernews"\nquery = "acme"\n'
+        "allow_private_addresses = true\n"
         f'base_url = "{base}/hn"\npage_size = {per_page}\nmax_pages = {hn_pages + 1}\n\n'
     )
     names = [f"feed-{i}" for i in range(feeds)] + ["hn"]

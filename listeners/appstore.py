@@ -15,6 +15,7 @@ from listeners.jsonpath import decode, dumps, get_path, parse_time
 from listeners.paging import Collector, Entry, Page, PagedOptions, reject
 from listeners.text import clean_text, html_to_text
 from storage.mentions import NewMention
+from storage.types import is_digits
 
 # Apple serves at most 10 pages of 50 reviews per app and country.
 APPLE_MAX_PAGES = 10
@@ -129,7 +130,7 @@ def _entry(entry: Any, app: str, country: str) -> Entry:
         return reject("review without id.label", payload, None)
     key = review_id.strip()
     rating_text = _label(entry, "im:rating")
-    if not isinstance(rating_text, str) or not rating_text.strip().isdigit():
+    if not isinstance(rating_text, str) or not is_digits(rating_text.strip()):
         return reject("review without a numeric im:rating", payload, key)
     rating = float(rating_text)
     if not 1 <= rating <= 5:
@@ -153,7 +154,7 @@ def _entry(entry: Any, app: str, country: str) -> Entry:
     if isinstance(version, str) and version:
         extra["version"] = version
     votes = _label(entry, "im:voteCount")
-    if isinstance(votes, str) and votes.isdigit():
+    if isinstance(votes, str) and is_digits(votes) and len(votes) < 19:
         extra["votes"] = int(votes)
     link = get_path(entry, "link.attributes.href")
     item = NewMention(

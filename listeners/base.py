@@ -67,7 +67,10 @@ class Listener(ABC):
     @classmethod
     def from_settings(cls, source: SourceSettings, settings: Settings) -> Self:
         """Build the listener for one configured source."""
-        return cls(cls.Options.model_validate(source.model_dump()), HttpClient(settings.http))
+        options = cls.Options.model_validate(source.model_dump())
+        return cls(
+            options, HttpClient(settings.http, allow_private=options.allow_private_addresses)
+        )
 
     @abstractmethod
     def fetch(self, cursor: dict[str, Any] | None) -> Batch:

@@ -1,9 +1,18 @@
-"""The HTTP client every listener uses: politeness, retries and limits in one place."""
+"""The HTTP client every listener uses: politeness, retries and limits in one place.
+
+Requests stay outside: every connection, the first one and each redirect's, is checked
+once connected, so a name that resolves (or re-resolves) to a loopback, private,
+link-local, metadata or other non-public address is refused, unless the source sets
+`allow_private_addresses = true` (a source on the local network, the tests' and the
+demo's servers on 127.0.0.1).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -15,6 +24,9 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ascolto.settings import HttpSettings
 from listeners.errors import (
@@ -25,7 +37,7 @@ from listeners.errors import (
     SourceUnavailable,
     Stopped,
 )
-from storage.types import utcnow
+from storage.types import is_digits, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +75,64 @@ class HostThrottle:
 THROTTLE = HostThrottle()
 
 
+class PrivateAddress(ListenError):
+    """A request (or a redirect) led to an address that is not on the public internet."""
+
+
+def public_address(host: str) -> bool:
+    """Whether `host` (an IP address) is a public internet address."""
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    # Not global: loopback, private, link-local (169.254.169.254, the cloud metadata
+    # service), shared, reserved, multicast and unspecified addresses.
+    return address.is_global and not address.is_multicast
+
+
+def _checked(connection: Any, sock: socket.socket) -> socket.socket:
+    peer = sock.getpeername()[0]
+    if not public_address(peer):
+        sock.close()
+        raise PrivateAddress(
+            f"{connection.host} is at {peer}, not a public address: refused (set "
+            "allow_private_addresses = true on a source that is meant to be local)"
+        )
+    return sock
+
+
+class _PublicHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        return _checked(self, super()._new_conn())
+
+
+class _PublicHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        return _checked(self, super()._new_conn())
+
+
+class _PublicHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _PublicHTTPConnection
+
+
+class _PublicHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PublicHTTPSConnection
+
+
+class PublicOnlyAdapter(HTTPAdapter):
+    """Connects only to public addresses: the check is made on the connected socket, so
+    neither a redirect nor a DNS answer that changes between lookups gets round it."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _PublicHTTPPool,
+            "https": _PublicHTTPSPool,
+        }
+
+
 class HttpClient:
     """GET/POST with timeouts, retries (backoff with jitter), Retry-After and a size cap."""
 
@@ -73,9 +143,13 @@ class HttpClient:
         session: requests.Session | None = None,
         stop: threading.Event | None = None,
         throttle: HostThrottle = THROTTLE,
+        allow_private: bool = False,
     ) -> None:
         self.settings = settings
         self.session = session or requests.Session()
+        if not allow_private:
+            for scheme in ("http://", "https://"):
+                self.session.mount(scheme, PublicOnlyAdapter())
         self.session.headers["User-Agent"] = settings.user_agent
         self.stop = stop or threading.Event()
         self.throttle = throttle
@@ -205,7 +279,7 @@ class HttpClient:
                 stream=True,
             ) as raw:
                 declared = raw.headers.get("Content-Length", "")
-                if declared.isdigit() and int(declared) > limit:
+                if is_digits(declared) and len(declared) < 19 and int(declared) > limit:
                     raise BadContent(
                         f"{url}: body of {int(declared):,} bytes is larger than "
                         f"http.max_bytes ({limit:,})"
@@ -251,10 +325,10 @@ def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if is_digits(value):
         return float(value)
     # Some APIs (Shopify) send fractional seconds, e.g. "2.0".
-    if value.replace(".", "", 1).isdigit():
+    if is_digits(value.replace(".", "", 1)):
         return float(value)
     when: datetime
     try:

@@ -15,6 +15,7 @@ from listeners.jsonpath import decode, dumps, get_path, parse_time, text_or_none
 from listeners.paging import Collector, Entry, Page, PagedOptions, Position, env_value, reject
 from listeners.text import clean_text, html_to_text
 from storage.mentions import NewMention
+from storage.types import is_digits
 
 TEXT_FIELDS = ("title", "url", "author_handle", "author_name", "author_url", "lang")
 TIME_FIELDS = ("published_at", "updated_at")
@@ -210,7 +211,7 @@ def _position(value: Any) -> Position | None:
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
-    if text.isdigit():
+    if is_digits(text) and len(text) < 19:
         return int(text)
     try:
         when = parse_time(text)

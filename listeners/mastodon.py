@@ -15,6 +15,7 @@ from listeners.jsonpath import decode, dumps, parse_time
 from listeners.paging import Collector, Entry, Page, PagedOptions, env_value, reject
 from listeners.text import clean_text, html_to_text
 from storage.mentions import NewMention
+from storage.types import is_digits
 
 _LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";,]+)"?')
 
@@ -182,7 +183,7 @@ class MastodonListener(Listener):
             for e in collector.entries()
             if e.item is not None and not e.item.deleted and "instance" in e.item.extra
         ]
-        fresh.sort(key=lambda r: int(r[1]) if str(r[1]).isdigit() else 0, reverse=True)
+        fresh.sort(key=lambda r: int(r[1]) if is_digits(str(r[1])) else 0, reverse=True)
         deleted = {e.key for e in gone}
         keep = [r for r in fresh + recent if r[2] not in deleted]
         unique: dict[str, list[Any]] = {}
@@ -208,7 +209,7 @@ def _entry(status: Any, instance: str) -> Entry:
     if not isinstance(status, dict):
         return reject("status is not an object", payload, None)
     status_id = status.get("id")
-    if not isinstance(status_id, str) or not status_id.isdigit():
+    if not isinstance(status_id, str) or not is_digits(status_id):
         return reject("status without a numeric string id", payload, None)
     position = int(status_id)
     reblog = status.get("reblog")

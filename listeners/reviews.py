@@ -127,7 +127,10 @@ def _allowed(host: str, domains: list[str]) -> bool:
 
 def scrapy_settings(http: HttpSettings, options: ReviewsOptions) -> dict[str, Any]:
     """Scrapy's settings for one crawl, from the shared HTTP settings and the source's."""
+    # Before Scrapy's own (robots.txt at 100): nothing is fetched from a private address.
+    guard = {} if options.allow_private_addresses else {"listeners.crawl.guard.PublicOnly": 50}
     return {
+        "DOWNLOADER_MIDDLEWARES": guard,
         "USER_AGENT": http.user_agent,
         "ROBOTSTXT_OBEY": True,
         "AUTOTHROTTLE_ENABLED": True,

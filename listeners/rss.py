@@ -6,9 +6,11 @@ import hashlib
 import os
 import re
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 from pydantic import Field
@@ -59,7 +61,8 @@ class RssListener(Listener):
         )
         problem = _parse_problem(parsed)
         if not parsed.entries and (problem or not parsed.get("version")):
-            reason = problem or "the document is not an RSS or Atom feed"
+            page = _html_page_problem(response.content, response.headers, response.url)
+            reason = page or problem or "the document is not an RSS or Atom feed"
             raise BadContent(f"{self.options.url}: {reason}")
         if problem and not _ROOT_CLOSED.search(response.content[-4096:]):
             # Entries recovered from a cut-off body would be stored cut off: fail the run,
@@ -95,6 +98,42 @@ class RssListener(Listener):
             if value:
                 headers["Authorization"] = value
         return headers
+
+
+_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S)
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
+
+
+class _FeedLinks(HTMLParser):
+    """The feeds an HTML page advertises with `<link rel="alternate" type="...+xml">`."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name.lower(): value or "" for name, value in attrs}
+        rels = values.get("rel", "").lower().split()
+        kind = values.get("type", "").lower().split(";")[0].strip()
+        if tag == "link" and "alternate" in rels and kind in _FEED_TYPES and values.get("href"):
+            self.found.append(values["href"].strip())
+
+
+def _html_page_problem(content: bytes, headers: Mapping[str, str], url: str) -> str | None:
+    """What to say when the address is a web page instead of a feed, naming the feed
+    the page links to (people paste a site's address where its feed's belongs)."""
+    content_type = headers.get("content-type", "").lower()
+    if "html" not in content_type and not _HTML_START.match(content[:4096]):
+        return None
+    links = _FeedLinks()
+    try:
+        links.feed(content[:1_000_000].decode("utf-8", "replace"))
+    except Exception:  # a page too broken to read names no feed
+        links.found = []
+    if links.found:
+        feed = urljoin(url, links.found[0])
+        return f"this is an HTML page, not a feed; it links to its feed at {feed}: use that url"
+    return "this is an HTML page, not a feed, and it links to no feed"
 
 
 def _parse_problem(parsed: Any) -> str | None:

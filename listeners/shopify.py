@@ -17,7 +17,9 @@ How an order's Shopify fields become stages (OrderEvents):
 Customer: `email` (else `contact_email`, else the customer's), name, the shipping (else
 billing) country, `customer_locale` as language; consent from the customer's
 `email_marketing_consent.state` (`subscribed` yes, `unsubscribed`/`not_subscribed` no),
-else `buyer_accepts_marketing`; a customer tagged `do-not-contact` is flagged so.
+else `buyer_accepts_marketing`, said at its `consent_updated_at` (else the order's
+`updated_at`, which also orders deliveries: an older one is not applied); a customer
+tagged `do-not-contact` is flagged so.
 """
 
 from __future__ import annotations
@@ -252,6 +254,8 @@ def parse_order(raw: Any) -> tuple[NewOrder | None, str]:
         return None, "an order must be a JSON object"
     if raw.get("id") in (None, ""):
         return None, "the order has no `id`"
+    if not is_order(raw):
+        return None, f"order {raw.get('id')}: no `created_at`: not a Shopify order"
     try:
         order = _to_order(raw)
     except (TypeError, ValueError, AttributeError) as exc:
@@ -260,6 +264,14 @@ def parse_order(raw: Any) -> tuple[NewOrder | None, str]:
     if found:
         return None, f"order {raw.get('id')}: {'; '.join(found)}"
     return order, ""
+
+
+def is_order(raw: dict[str, Any]) -> bool:
+    """Whether `raw` looks like a Shopify order: every one has an id and a creation time
+    (a bare `{"id": 1}`, validly signed or not, is no order)."""
+    return raw.get("id") not in (None, "") and bool(
+        raw.get("created_at") or raw.get("processed_at")
+    )
 
 
 def parse_refund(raw: Any) -> tuple[NewOrder | None, str]:
@@ -374,6 +386,7 @@ def _to_order(raw: dict[str, Any]) -> NewOrder:
         country=country,
         language=(raw.get("customer_locale") or None),
         consent=_consent(raw, customer),
+        consent_at=_time((customer.get("email_marketing_consent") or {}).get("consent_updated_at")),
         do_not_contact=bool(tags & DO_NOT_CONTACT_TAGS),
         customer_external_id=f"shopify:{customer['id']}" if customer.get("id") else None,
         status=status,
@@ -385,6 +398,7 @@ def _to_order(raw: dict[str, Any]) -> NewOrder:
         delivered_at=delivered,
         returned_at=returned,
         refunded_at=refunded,
+        updated_at=_time(raw.get("updated_at")),
         extra={
             "name": raw.get("name"),
             "financial_status": financial,

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -28,6 +29,8 @@ from storage.db import session_scope
 from storage.models import Mention, OutboxMessage
 from storage.sources import lease_owner
 from storage.types import utcnow
+
+HTTP = ("http", "https")
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +117,10 @@ def enqueue(
 def reply_payload(mention: Mention) -> dict[str, Any]:
     """The `payload` of a public reply to `mention`: its link (for `manual`) and, for a
     Mastodon status, the instance and status id (for `mastodon`)."""
-    payload: dict[str, Any] = {"in_reply_to_url": mention.url, "mention_id": mention.id}
+    # Only an http(s) link is one a person can follow (never `javascript:`; a feed's
+    # `tag:` id is no address); without one the mention id names it.
+    link = mention.url if mention.url and urlsplit(mention.url).scheme in HTTP else None
+    payload: dict[str, Any] = {"in_reply_to_url": link, "mention_id": mention.id}
     instance = mention.extra.get("instance")
     status = mention.extra.get("status_id")
     if isinstance(instance, str) and status is not None:

@@ -139,6 +139,9 @@ class Customer(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=20)
     timezone: str | None = Field(default=None, max_length=64)
     consent: bool | None = None
+    # When the source said what `consent` holds (its order's `updated_at`): older news
+    # never overrides it, so a late or replayed event cannot re-grant a withdrawn consent.
+    consent_at: datetime | None = _ts()
     do_not_contact: bool = False
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
@@ -164,6 +167,9 @@ class Order(SQLModel, table=True):
     delivered_at: datetime | None = _ts(index=True)
     returned_at: datetime | None = _ts()
     refunded_at: datetime | None = _ts()
+    # When the source last changed the order (Shopify's `updated_at`): an update older
+    # than this one is stale and not applied.
+    source_updated_at: datetime | None = _ts()
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
@@ -197,7 +203,11 @@ class OrderEvent(SQLModel, table=True):
 
 
 class InboundWebhook(SQLModel, table=True):
-    """A webhook delivery already accepted, so a replay is acknowledged but not applied twice."""
+    """A webhook delivery already accepted, so a replay is acknowledged but not applied twice.
+
+    `delivery_id` is `sha256:` and the hash of the signed body: what the signature covers,
+    so the same delivery re-sent under another delivery-id header is still a replay.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: str = Field(max_length=200, unique=True)

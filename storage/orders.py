@@ -2,7 +2,11 @@
 
 An order is stored once per (source, external id). Each stage it reaches (ordered, shipped,
 delivered, returned, refunded) is stored once as an OrderEvent, so a re-poll, a webhook
-replay or a second import never doubles one. Customers are found by their normalised e-mail
+replay or a second import never doubles one. An order that says when its source last changed
+it (`NewOrder.updated_at`) is applied only when newer than the stored one, so a late or
+replayed delivery never rolls it back; consent is likewise taken only from news newer than
+what set it (`Customer.consent_at`), so an old event cannot re-grant a withdrawn consent.
+Customers are found by their normalised e-mail
 (stripped, lower-case); consent and do-not-contact live on the customer, and do-not-contact,
 once set, is never cleared by an import.
 
@@ -64,6 +68,8 @@ class NewOrder:
     timezone: str | None = None
     # None: the source does not say; True/False: the buyer's marketing consent.
     consent: bool | None = None
+    # When the buyer gave or withdrew it, if the source says; else `updated_at` stands in.
+    consent_at: datetime | None = None
     # True asks never to contact this person; once stored it is never cleared by an import.
     do_not_contact: bool = False
     customer_external_id: str | None = None
@@ -79,6 +85,8 @@ class NewOrder:
     refunded_at: datetime | None = None
     # The buyer's accounts elsewhere, as (platform, handle) pairs: an explicit link.
     handles: tuple[tuple[str, str], ...] = ()
+    # When the source last changed the order; None: the source does not say.
+    updated_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def event_times(self) -> dict[str, datetime]:
@@ -107,6 +115,8 @@ class OrderCounts:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    # Older than the stored state (a late or replayed delivery): not applied.
+    stale: int = 0
     events: int = 0
     customers_new: int = 0
     linked: int = 0
@@ -119,6 +129,7 @@ class OrderCounts:
             "orders_new": self.new,
             "orders_updated": self.updated,
             "orders_unchanged": self.unchanged,
+            "orders_stale": self.stale,
             "order_events": self.events,
             "customers_new": self.customers_new,
             "people_linked": self.linked,
@@ -183,6 +194,10 @@ def problems(order: NewOrder) -> list[str]:
     for event, at in order.event_times().items():
         if at.tzinfo is None:
             found.append(f"{event}_at {at.isoformat()}: expected a time with its UTC offset")
+    for name in ("updated_at", "consent_at"):
+        value = getattr(order, name)
+        if value is not None and value.tzinfo is None:
+            found.append(f"{name} {value.isoformat()}: expected a time with its UTC offset")
     for pair in order.handles:
         if len(pair) != 2 or not all(isinstance(p, str) and p.strip() for p in pair):
             found.append(f"handles {pair!r}: expected (platform, handle)")
@@ -213,8 +228,10 @@ def upsert_orders(session: Session, *, source_id: int, orders: Sequence[NewOrder
         found = problems(order)
         if found:
             raise ValueError(f"order {order.external_id!r}: {'; '.join(found)}")
-        # One order per external id; a later copy in the batch is the newer state.
-        chosen[order.external_id] = order
+        # One order per external id: the newest copy, else the later one in the batch.
+        earlier = chosen.get(order.external_id)
+        if earlier is None or not _older(order, earlier.updated_at):
+            chosen[order.external_id] = order
     batch = list(chosen.values())
     if not batch:
         return counts
@@ -242,6 +259,10 @@ def upsert_orders(session: Session, *, source_id: int, orders: Sequence[NewOrder
                 session.flush()
                 counts.new += 1
                 _replace_lines(session, stored, item, products)
+            elif _older(item, stored.source_updated_at):
+                counts.stale += 1
+                counts.order_ids.append(stored.id or 0)
+                continue
             else:
                 changed = _apply(stored, item, customer)
                 # No lines in the payload (a refund webhook) says nothing about them.
@@ -268,6 +289,11 @@ def upsert_orders(session: Session, *, source_id: int, orders: Sequence[NewOrder
     return counts
 
 
+def _older(item: NewOrder, than: datetime | None) -> bool:
+    """Whether `item` is not newer than the state changed at `than` (both must be known)."""
+    return item.updated_at is not None and than is not None and item.updated_at <= than
+
+
 def _apply(order: Order, item: NewOrder, customer: Customer | None) -> bool:
     """Copy what the source says onto the stored order; True when anything changed.
 
@@ -281,6 +307,8 @@ def _apply(order: Order, item: NewOrder, customer: Customer | None) -> bool:
         values["total"] = _money(item.total)
     if customer is not None:
         values["customer_id"] = customer.id
+    if item.updated_at is not None:
+        values["source_updated_at"] = item.updated_at
     for event, at in item.event_times().items():
         values[f"{event}_at"] = at
     changed = False
@@ -453,10 +481,27 @@ def _update_customer(customer: Customer, item: NewOrder) -> None:
         customer.language = item.language
     if item.timezone:
         customer.timezone = item.timezone
-    if item.consent is not None:
-        customer.consent = item.consent
+    _update_consent(customer, item)
     # Once a person asked not to be contacted, no import or re-poll undoes it.
     customer.do_not_contact = bool(customer.do_not_contact or item.do_not_contact)
+
+
+def _update_consent(customer: Customer, item: NewOrder) -> None:
+    """Take the order's consent unless older (or undated) news than what set the stored one.
+
+    Older news may still withdraw consent (the safe direction), never grant it.
+    """
+    if item.consent is None:
+        return
+    said_at = item.consent_at or item.updated_at
+    known = customer.consent_at
+    if known is not None and (said_at is None or said_at <= known):
+        if item.consent is False:
+            customer.consent = False
+        return
+    customer.consent = item.consent
+    if said_at is not None:
+        customer.consent_at = said_at
 
 
 def _clean_handle(handle: str) -> str:

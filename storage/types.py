@@ -37,3 +37,22 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """Now, timezone-aware, in UTC."""
     return datetime.now(UTC)
+
+
+def is_digits(text: str) -> bool:
+    """Only ASCII digits, at least one.
+
+    `str.isdigit()` is also true for "²" (which `int()` refuses) and for Arabic-Indic digits
+    (which it reads): text from outside that is to become a number is checked with this.
+    """
+    return text.isascii() and text.isdigit()
+
+
+def whole_number(text: str, *, low: int = 0, high: int = 2**63 - 1) -> int | None:
+    """`text` as a whole number from `low` to `high`, or None: never an exception, and no
+    conversion of a 5,000-digit string."""
+    text = text.strip()
+    if not is_digits(text) or len(text.lstrip("0")) > len(str(high)):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None

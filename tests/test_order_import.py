@@ -182,3 +182,23 @@ def test_unknown_source_is_refused(tmp_path: Path, engine: sa.engine.Engine) -> 
     shutil.copy(EXAMPLE, copy)
     with pytest.raises(LookupError, match="no source named 'nope'"):
         import_orders(engine, copy, source="nope")
+
+
+def test_stages_out_of_order_are_rejected_with_the_reason(
+    tmp_path: Path, database_url: str, engine: sa.engine.Engine
+) -> None:
+    path = tmp_path / "swapped.csv"
+    path.write_text(
+        "order_id,email,ordered_at,shipped_at,delivered_at,sku\n"
+        "S-1,a@example.com,2026-11-05,2026-11-01,,ACME-BUDS-WHT\n"
+        "S-2,b@example.com,2026-11-01,2026-11-05,2026-11-03,ACME-BUDS-WHT\n"
+        "S-3,c@example.com,2026-11-01,2026-11-02,2026-11-04,ACME-BUDS-WHT\n",
+        encoding="utf-8",
+    )
+    report = import_orders(engine, path)
+    assert report.exit_code == 1
+    assert report.rejected_lines == [2, 3]
+    said = [str(e) for e in report.errors]
+    assert any("shipped before it was ordered" in s and "shipped_at" in s for s in said), said
+    assert any("delivered before it was shipped" in s for s in said), said
+    assert query(database_url, 'SELECT external_id FROM "order"') == [("S-3",)]

@@ -15,7 +15,7 @@ from ascolto.settings import Settings
 from outreach.drafting import draft_for_mention
 from policies.policy_set import default_policy_text
 from storage.db import session_scope
-from storage.models import AuditEvent, CareCase, Contact, Draft, OutboxMessage
+from storage.models import AuditEvent, CareCase, Contact, Draft, Mention, OutboxMessage
 from tests.factories import at
 from tests.outreach.draft_factories import add_mention, add_order, settings_for
 
@@ -341,3 +341,24 @@ def test_only_care_roles_review_drafts(
             escalate(session, draft_id, reviewer=outsider, reason="no")
     assert get(engine, draft_id).status == "pending"
     assert outbox(engine) == []
+
+
+@pytest.mark.parametrize("link", [None, "tag:forum.example,2026:post-7", "javascript:alert(1)"])
+def test_a_mention_without_a_web_link_can_still_be_approved(
+    engine: Engine, settings: Settings, reviewing: Reviewing, link: str | None
+) -> None:
+    # App Store reviews have no link; a feed's entry id may be a tag: URI. The manual
+    # channel's copy then names the mention instead of linking to it.
+    add_order(engine, ordered_at=at(days=-5))
+    draft_id = drafted(engine, settings)
+    with session_scope(engine) as session:
+        mention = session.get(Mention, get(engine, draft_id).mention_id)
+        assert mention is not None
+        mention.url = link
+        session.add(mention)
+    decision = approve(engine, reviewing, draft_id, AGENT)
+    assert decision.done, decision.message
+    (message,) = outbox(engine)
+    assert message.channel == "manual"
+    assert message.payload["in_reply_to_url"] is None
+    assert message.payload["mention_id"] == get(engine, draft_id).mention_id

@@ -50,17 +50,20 @@ skus = ["ABUDS-WHT"]
 [[sources]]
 name = "news-alerts"
 kind = "rss"
+allow_private_addresses = true
 url = "{base}/rss/news.xml"
 keywords = ["acme"]
 
 [[sources]]
 name = "owners-forum"
 kind = "rss"
+allow_private_addresses = true
 url = "{base}/rss/forum.atom"
 
 [[sources]]
 name = "community"
 kind = "json"
+allow_private_addresses = true
 url = "{base}/forum/search.json"
 params = {{ q = "acme" }}
 items_path = "posts"
@@ -71,30 +74,35 @@ author_handle = "username", author_name = "name", published_at = "created_at" }}
 [[sources]]
 name = "reddit"
 kind = "reddit"
+allow_private_addresses = true
 query = "acme"
 base_url = "{base}/reddit"
 
 [[sources]]
 name = "hacker-news"
 kind = "hackernews"
+allow_private_addresses = true
 query = "acme"
 base_url = "{base}/hn"
 
 [[sources]]
 name = "mastodon"
 kind = "mastodon"
+allow_private_addresses = true
 instances = ["{base}/mastodon"]
 hashtags = ["acme"]
 
 [[sources]]
 name = "bluesky"
 kind = "bluesky"
+allow_private_addresses = true
 query = "acme"
 base_url = "{base}/bsky"
 
 [[sources]]
 name = "app-store"
 kind = "appstore"
+allow_private_addresses = true
 app_ids = ["1598765432"]
 countries = ["it", "us"]
 base_url = "{base}/appstore"
@@ -102,12 +110,14 @@ base_url = "{base}/appstore"
 [[sources]]
 name = "review-site"
 kind = "reviews"
+allow_private_addresses = true
 start_urls = ["{base}/prodotti/acme-tab-3/recensioni"]
 timeout = 120
 
 [[sources]]
 name = "shop-orders"
 kind = "shopify"
+allow_private_addresses = true
 shop_url = "{base}/shopify"
 token_env = "{DEMO_TOKEN_ENV}"
 """

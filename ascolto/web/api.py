@@ -1,4 +1,4 @@
-"""The OpenAPI description (/openapi.json, /docs): the JSON API under /api/v1, the pages
+"""The OpenAPI description (/openapi.json): the JSON API under /api/v1, the pages
 and their form posts, and how scripts sign in.
 
 Scripts send `Authorization: Bearer <token>` with a token made by `ascolto tokens

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import Lifespan
+from starlette.types import ASGIApp, Lifespan
 
 from ascolto import __version__
 from ascolto.settings import Settings
@@ -30,21 +30,40 @@ from ascolto.web import (
 )
 from ascolto.web.api import describe_api
 from ascolto.web.deps import CsrfRejected, Forbidden, LoginRequired
+from ascolto.web.middleware import (
+    CONTENT_SECURITY_POLICY,
+    BodyLimit,
+    ClientAddress,
+    SecurityHeaders,
+    parse_networks,
+)
 from ascolto.web.templating import HERE, render
 
-# Scripts and styles only from the app's own files (no inline code, no CDN), no plugins,
-# no <base> rewriting, forms post only here, and no framing by other sites.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
+__all__ = ["CONTENT_SECURITY_POLICY", "AscoltoApp", "create_app"]
+
+
+class AscoltoApp(FastAPI):
+    """FastAPI with the security headers, the client address and the body limit outside
+    its error handling, so that a 500, an unknown path or a refused body gets them too."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        inner = super().build_middleware_stack()
+        proxies = parse_networks(settings.web.trusted_proxies)
+        limited = BodyLimit(inner, settings.web.max_body_bytes)
+        return SecurityHeaders(ClientAddress(limited, proxies))
 
 
 def create_app(
     settings: Settings, engine: Engine, lifespan: Lifespan[Any] | None = None
 ) -> FastAPI:
     """A web app reading the given database; `lifespan` starts and stops background work."""
-    app = FastAPI(title="ascolto", version=__version__, lifespan=lifespan)
+    # No /docs or /redoc: FastAPI's pages load Swagger UI and ReDoc from a CDN, which an
+    # offline install cannot reach and the Content-Security-Policy refuses; the
+    # description itself is served at /openapi.json for any OpenAPI tool.
+    app = AscoltoApp(
+        title="ascolto", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -58,16 +77,6 @@ def create_app(
         app.include_router(pages.router)
     add_error_pages(app)
     describe_api(app)
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        return response
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> RedirectResponse:

@@ -13,10 +13,12 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from ascolto.web.deps import AppEngine, AppSettings, CurrentViewer, csrf_protect
+from ascolto.web.params import MAX_ID
 from ascolto.web.queue import safe_url
 from ascolto.web.templating import render
 from classify.datasets import ISSUE_TYPES, SENTIMENT_LABELS
 from storage.mention_search import MentionFilter, MentionRow, search_mentions, source_names
+from storage.types import whole_number
 
 router = APIRouter(tags=["mentions"], dependencies=[Depends(csrf_protect)])
 PAGE = 50
@@ -115,9 +117,10 @@ def parse_cursor(value: str | None) -> tuple[datetime, int] | None:
         # An unencoded "+" of the time zone arrives as a space.
         when, _, ident = value.replace(" ", "+").partition("~")
         at = datetime.fromisoformat(when)
-        if at.tzinfo is None:
-            raise ValueError("no time zone")
-        return at.astimezone(UTC), int(ident)
+        ident_number = whole_number(ident, low=1, high=MAX_ID)
+        if at.tzinfo is None or ident_number is None:
+            raise ValueError("no time zone, or no id")
+        return at.astimezone(UTC), ident_number
     except (ValueError, OverflowError):
         raise HTTPException(422, "cursor: expected the value of a previous page's link") from None
 

@@ -28,6 +28,7 @@ from ascolto.review import (
     show,
 )
 from ascolto.web.deps import AppEngine, AppSettings, Viewer, csrf_protect, require
+from ascolto.web.params import MAX_ID, Id
 from ascolto.web.templating import render
 from storage.db import session_scope
 from storage.models import AuditEvent
@@ -76,11 +77,11 @@ def queue_rows(request: Request, engine: AppEngine, viewer: Agent) -> HTMLRespon
 @router.get("/{draft_id}", response_class=HTMLResponse, summary="One draft and its context")
 def draft_page(
     request: Request,
-    draft_id: int,
+    draft_id: Id,
     engine: AppEngine,
     settings: AppSettings,
     viewer: Agent,
-    event: Annotated[int | None, Query(ge=1)] = None,
+    event: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     from ascolto.web.labels import label_choices
 
@@ -105,7 +106,7 @@ def draft_page(
 
 
 @router.post("/{draft_id}/approve", summary="Approve a draft and queue it for sending")
-def approve_draft(request: Request, draft_id: int, engine: AppEngine, viewer: Agent) -> Response:
+def approve_draft(request: Request, draft_id: Id, engine: AppEngine, viewer: Agent) -> Response:
     actions = reviewing(request)
     return _act(
         request,
@@ -118,7 +119,7 @@ def approve_draft(request: Request, draft_id: int, engine: AppEngine, viewer: Ag
 @router.post("/{draft_id}/edit", summary="Replace a draft's text and check it again")
 def edit_draft(
     request: Request,
-    draft_id: int,
+    draft_id: Id,
     engine: AppEngine,
     viewer: Agent,
     text: Annotated[str, Form(max_length=40_000)],
@@ -134,7 +135,7 @@ def edit_draft(
 
 @router.post("/{draft_id}/reject", summary="Reject a draft, saying why")
 def reject_draft(
-    request: Request, draft_id: int, engine: AppEngine, viewer: Agent, reason: Reason
+    request: Request, draft_id: Id, engine: AppEngine, viewer: Agent, reason: Reason
 ) -> Response:
     return _act(
         request,
@@ -146,7 +147,7 @@ def reject_draft(
 
 @router.post("/{draft_id}/escalate", summary="Hand a draft to a supervisor, saying why")
 def escalate_draft(
-    request: Request, draft_id: int, engine: AppEngine, viewer: Agent, reason: Reason
+    request: Request, draft_id: Id, engine: AppEngine, viewer: Agent, reason: Reason
 ) -> Response:
     return _act(
         request,

@@ -28,6 +28,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "expired_title": "This link has expired",
         "expired": "This survey link has expired, so answers can no longer be sent. "
         "Thank you anyway!",
+        "unavailable_title": "Surveys are not available",
+        "unavailable": "Surveys cannot be opened right now. Please try again later.",
         "unsubscribe_title": "Unsubscribe",
         "unsubscribe_question": "Stop receiving these check-in e-mails at {email}?",
         "unsubscribe_button": "Unsubscribe",
@@ -57,6 +59,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "expired_title": "Questo link è scaduto",
         "expired": "Il link del sondaggio è scaduto e non è più possibile rispondere. "
         "Grazie comunque!",
+        "unavailable_title": "Sondaggi non disponibili",
+        "unavailable": "Al momento non è possibile aprire i sondaggi. Riprova più tardi.",
         "unsubscribe_title": "Annulla l'iscrizione",
         "unsubscribe_question": "Non ricevere più queste e-mail all'indirizzo {email}?",
         "unsubscribe_button": "Annulla l'iscrizione",

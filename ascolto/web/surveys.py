@@ -32,12 +32,12 @@ from outreach.campaigns.answers import (
     record_answer,
     unsubscribe,
 )
-from outreach.campaigns.links import LinkExpired, LinkInvalid, read_survey_token
+from outreach.campaigns.links import LinkError, LinkExpired, LinkInvalid, read_survey_token
 from outreach.unsubscribe import read_token
 from storage import campaigns as store
 from storage.db import session_scope
 from storage.models import Campaign, CheckIn, SurveyAnswer
-from storage.types import utcnow
+from storage.types import utcnow, whole_number
 
 log = logging.getLogger("ascolto.surveys")
 
@@ -96,6 +96,11 @@ def _open_checkin(
         return _problem(request, "expired", language, 410)
     except LinkInvalid:
         return _problem(request, "invalid", None, 400)
+    except LinkError as exc:
+        # The server cannot check links at all (no secret_key): the operator's problem,
+        # said in the log; the customer gets a page, not a crash.
+        log.error("survey link refused: %s", exc)
+        return _problem(request, "unavailable", None, 503)
     with session_scope(_engine(request)) as session:
         checkin = session.get(CheckIn, checkin_id)
         campaign = session.get(Campaign, checkin.campaign_id) if checkin else None
@@ -117,7 +122,7 @@ def _form_values(
         }
     for question in questions:
         clicked = request.query_params.get(question, "")
-        if answer is None and clicked.isdigit():
+        if answer is None and whole_number(clicked, high=10) is not None:
             values[question] = clicked
     values["comment"] = answer.comment or "" if answer else ""
     return values

@@ -3,10 +3,14 @@
 Each delivery is checked before anything is read from it: the `X-Shopify-Hmac-Sha256`
 header must be the base64 HMAC-SHA256 of the raw body under the secret in the environment
 variable the source's `secret_env` names, compared in constant time. Unsigned or tampered
-deliveries get 401, a log line (never the secret) and an audit event. A delivery id
-(`X-Shopify-Webhook-Id`) already accepted is acknowledged with 200 and not applied again.
-A body that is not JSON, or not an order, gets 400 with the reason. An accepted order is
-stored with its delivery id in one transaction.
+deliveries get 401, a log line (never the secret) and an audit event.
+
+A delivery is known by what the signature covers, the SHA-256 of its body, not by its
+delivery-id header (`X-Shopify-Webhook-Id`), which anyone replaying a signed body can
+change: a body already accepted is acknowledged with 200 and not applied again. An order
+older than the stored one (its `updated_at`) is acknowledged as stale and not applied, and
+never re-grants consent (see `storage.orders`). A body that is not JSON, or not an order,
+gets 400 with the reason. An accepted order is stored with its delivery in one transaction.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
 from ascolto.settings import Settings, SourceSettings
-from listeners.shopify import WEBHOOK_TOPICS, parse_order, parse_refund
+from listeners.shopify import WEBHOOK_TOPICS, is_order, parse_order, parse_refund
 from storage import audit
 from storage.db import session_scope
 from storage.models import InboundWebhook
@@ -36,8 +40,6 @@ from storage.quarantine import Rejected, quarantine
 from storage.sources import get_source
 
 log = logging.getLogger("ascolto.webhooks")
-
-MAX_BODY = 2_000_000
 
 router = APIRouter()
 
@@ -61,18 +63,14 @@ async def receive_order_webhook(source_name: str, request: Request) -> JSONRespo
     if source is None:
         return _answer(404, "unknown", reason=f"no enabled webhook source {source_name!r}")
     options = source.options()
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        return _answer(413, "rejected", reason=f"body larger than {MAX_BODY} bytes")
+    # Bounded by `[web] max_body_bytes` before this runs (ascolto.web.middleware.BodyLimit).
     body = await request.body()
-    if len(body) > MAX_BODY:
-        return _answer(413, "rejected", reason=f"body larger than {MAX_BODY} bytes")
     topic = request.headers.get("x-shopify-topic")
-    delivery = (
-        request.headers.get("x-shopify-webhook-id")
-        or request.headers.get("x-shopify-event-id")
-        or "sha256:" + hashlib.sha256(body).hexdigest()
-    )[:200]
+    delivery = "sha256:" + hashlib.sha256(body).hexdigest()
+    # Kept for the audit trail only: it is not signed, so it never decides a replay.
+    header_id = request.headers.get("x-shopify-webhook-id") or request.headers.get(
+        "x-shopify-event-id"
+    )
     secret = os.environ.get(options.secret_env, "")
     if not secret:
         log.error(
@@ -86,27 +84,34 @@ async def receive_order_webhook(source_name: str, request: Request) -> JSONRespo
     if problem:
         client = request.client.host if request.client else None
         await run_in_threadpool(
-            _record_rejection, engine, source_name, problem, delivery, topic, client
+            _record_rejection, engine, source_name, problem, (delivery, header_id), topic, client
         )
         return _answer(401, "rejected", reason=problem)
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         return _answer(400, "malformed", reason=f"the body is not valid JSON: {exc}")
+    except RecursionError:
+        # Signed, but nested deeper than any order: the parser gives up, so do we.
+        return _answer(400, "malformed", reason="the body is nested too deeply")
     if topic not in WEBHOOK_TOPICS:
         # A topic we do not use is acknowledged, so the shop does not retry it forever.
         return _answer(200, "ignored", reason=f"topic {topic!r} is not handled")
     parse = parse_refund if topic == "refunds/create" else parse_order
     if not isinstance(payload, dict) or (
-        payload.get("order_id" if topic == "refunds/create" else "id") in (None, "")
+        payload.get("order_id") in (None, "") if parse is parse_refund else not is_order(payload)
     ):
-        what = "a refund object with `order_id`" if parse is parse_refund else "an order with `id`"
+        what = (
+            "a refund object with `order_id`"
+            if parse is parse_refund
+            else "an order with `id` and `created_at`"
+        )
         return _answer(400, "malformed", reason=f"expected {what} for topic {topic}")
     order, reason = parse(payload)
     rejected = None if order else Rejected(reason=reason, payload=body.decode("utf-8", "replace"))
     target = options.orders_source or source_name
     return await run_in_threadpool(
-        _apply, engine, source_name, target, delivery, topic, order, rejected
+        _apply, engine, source_name, target, (delivery, header_id), topic, order, rejected
     )
 
 
@@ -123,10 +128,11 @@ def _record_rejection(
     engine: Engine,
     source_name: str,
     problem: str,
-    delivery: str,
+    ids: tuple[str, str | None],
     topic: str | None,
     client: str | None,
 ) -> None:
+    delivery, header_id = ids
     log.warning(
         "webhook refused: %s",
         problem,
@@ -140,7 +146,13 @@ def _record_rejection(
             action="webhook.rejected",
             subject_type="source",
             subject_id=row.id if row else source_name,
-            details={"reason": problem, "delivery_id": delivery, "topic": topic, "client": client},
+            details={
+                "reason": problem,
+                "delivery_id": delivery,
+                "webhook_id": header_id,
+                "topic": topic,
+                "client": client,
+            },
         )
 
 
@@ -148,11 +160,12 @@ def _apply(
     engine: Engine,
     source_name: str,
     target_name: str,
-    delivery: str,
+    ids: tuple[str, str | None],
     topic: str | None,
     order: NewOrder | None,
     rejected: Rejected | None,
 ) -> JSONResponse:
+    delivery, header_id = ids
     try:
         with session_scope(engine) as session:
             source = get_source(session, source_name)
@@ -167,7 +180,11 @@ def _apply(
             session.add(InboundWebhook(delivery_id=delivery, source_id=source.id or 0, topic=topic))
             # Claimed first: a concurrent copy of this delivery fails here, not after the upsert.
             session.flush()
-            details: dict[str, Any] = {"delivery_id": delivery, "topic": topic}
+            details: dict[str, Any] = {
+                "delivery_id": delivery,
+                "webhook_id": header_id,
+                "topic": topic,
+            }
             if order is None:
                 quarantine(
                     session,
@@ -179,7 +196,8 @@ def _apply(
             else:
                 counts = upsert_orders(session, source_id=target.id or 0, orders=[order])
                 details |= {"order": order.external_id, **counts.as_dict()}
-                outcome = "accepted"
+                # Older than what is stored: acknowledged (the shop must not retry it), unused.
+                outcome = "stale" if counts.stale else "accepted"
             audit.record(
                 session,
                 actor="webhook",
@@ -191,4 +209,5 @@ def _apply(
     except IntegrityError:
         # The same delivery, accepted by a concurrent request a moment ago.
         return _answer(200, "duplicate", delivery_id=delivery)
-    return _answer(200, outcome, **{k: v for k, v in details.items() if k != "topic"})
+    shown = {k: v for k, v in details.items() if k not in ("topic", "webhook_id")}
+    return _answer(200, outcome, **shown)

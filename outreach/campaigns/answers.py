@@ -16,6 +16,7 @@ from outreach.rendering import clean
 from storage import audit
 from storage import campaigns as store
 from storage.models import CheckIn, SurveyAnswer, Unsubscribe
+from storage.types import whole_number
 
 ACTOR = "survey"
 SCALES = {"csat": (1, 5), "nps": (0, 10)}
@@ -46,10 +47,10 @@ def parse_score(question: str, value: str | None) -> int | None:
     if value is None or not value.strip():
         return None
     low, high = SCALES[question]
-    text = value.strip()
-    if not text.isdigit() or not low <= int(text) <= high:
+    score = whole_number(value, low=low, high=high)
+    if score is None:
         raise AnswerError(f"{question}: expected a whole number from {low} to {high}")
-    return int(text)
+    return score
 
 
 def record_answer(

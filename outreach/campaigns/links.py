@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from ascolto.settings import Settings
 from outreach.unsubscribe import make_token, unsubscribe_link
+from storage.types import whole_number
 
 SURVEY_PATH = "/survey/"
 UNSUBSCRIBE_PATH = "/unsubscribe"
@@ -70,9 +71,13 @@ def make_survey_token(settings: Settings, *, checkin_id: int, expires_at: dateti
 def read_survey_token(settings: Settings, token: str, *, now: datetime) -> int:
     """The check-in id a token is for; LinkInvalid or LinkExpired otherwise."""
     parts = token.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+    if len(parts) != 3:
         raise LinkInvalid("not a survey link")
-    checkin_id, expires = int(parts[0]), int(parts[1])
+    # Ids are 32-bit in every database; expiry times are seconds before the year 5000.
+    checkin_id = whole_number(parts[0], low=1, high=2_147_483_647)
+    expires = whole_number(parts[1], high=95_617_584_000)
+    if checkin_id is None or expires is None:
+        raise LinkInvalid("not a survey link")
     expected = _signature(_secret(settings), checkin_id, expires)
     if not hmac.compare_digest(parts[2].encode("ascii", "replace"), expected.encode("ascii")):
         raise LinkInvalid("the link's signature does not match")

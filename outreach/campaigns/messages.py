@@ -84,10 +84,10 @@ def compose(
     rendered = renderer(settings.outreach.templates_dir).render(
         language, campaign.config.template, CHANNEL, data
     )
-    headers = {
-        "List-Unsubscribe": f"<{unsubscribe}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
+    headers = {"List-Unsubscribe": f"<{unsubscribe}>"}
+    # RFC 8058: one-click unsubscribing only with an HTTPS address to post to.
+    if unsubscribe.startswith("https://"):
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return CheckInEmail(
         subject=rendered.subject or "",
         text=rendered.text,

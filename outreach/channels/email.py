@@ -10,6 +10,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
+from typing import Any
 
 from ascolto.settings import Settings, email_address, read_secret
 from outreach.channels.base import Channel, DeliveryError, SendResult
@@ -35,6 +36,8 @@ RESERVED_HEADERS = frozenset(
         "auto-submitted",
     }
 )
+# Written by build_email itself, from the message's headers or the unsubscribe link.
+UNSUBSCRIBE_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
 # 7bit: non-ASCII text goes quoted-printable or base64, so no server needs 8BITMIME.
 POLICY = SMTP.clone(cte_type="7bit")
 
@@ -43,6 +46,30 @@ def message_id(key: str, domain: str) -> str:
     """The same Message-ID for every attempt at one message, so receivers can drop repeats."""
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
     return f"<{digest}.ascolto@{domain}>"
+
+
+class PlainHeader(str):
+    """A header sent as written, folded only after the commas between its parts.
+
+    The email package folds a long word (a signed unsubscribe URL) into RFC 2047 encoded
+    words, which mail clients do not read as a link: List-Unsubscribe goes out plain.
+    """
+
+    name: str
+
+    def __new__(cls, name: str, value: str) -> PlainHeader:
+        header = super().__new__(cls, value)
+        header.name = name
+        return header
+
+    def fold(self, *, policy: Any) -> str:
+        linesep = str(policy.linesep)
+        parts = [part.strip() for part in self.split(",")]
+        return f"{self.name}: " + f",{linesep} ".join(parts) + linesep
+
+
+def _has_https_link(value: str) -> bool:
+    return any(part.strip().startswith("<https://") for part in value.split(","))
 
 
 def build_email(message: OutboxMessage, settings: Settings) -> EmailMessage:
@@ -56,19 +83,30 @@ def build_email(message: OutboxMessage, settings: Settings) -> EmailMessage:
     mail["Subject"] = message.subject
     mail["Date"] = format_datetime(utcnow())
     mail["Message-ID"] = message_id(message.key, domain)
+    given = {name.lower(): (name, value) for name, value in message.headers.items()}
     for name, value in message.headers.items():
-        mail[name] = value
+        if name.lower() not in UNSUBSCRIBE_HEADERS:
+            mail[name] = value
     if message.kind in INTERNAL_KINDS:
         mail["Auto-Submitted"] = "auto-generated"
-    elif "List-Unsubscribe" not in mail:
-        links = [f"<mailto:{sender}?subject=unsubscribe>"]
+        return _with_body(mail, message)
+    if "list-unsubscribe" in given:
+        links = given["list-unsubscribe"][1]
+    else:
+        links = f"<mailto:{sender}?subject=unsubscribe>"
         one_click = unsubscribe_link(settings, message.recipient)
         if one_click:
-            links.insert(0, f"<{one_click}>")
-            # RFC 8058: one-click unsubscribing needs an HTTPS address.
-            if one_click.startswith("https://"):
-                mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        mail["List-Unsubscribe"] = ", ".join(links)
+            links = f"<{one_click}>, {links}"
+    mail["List-Unsubscribe"] = PlainHeader("List-Unsubscribe", links)
+    # RFC 8058: one-click unsubscribing only with an HTTPS address to post to.
+    if _has_https_link(links):
+        mail["List-Unsubscribe-Post"] = PlainHeader(
+            "List-Unsubscribe-Post", "List-Unsubscribe=One-Click"
+        )
+    return _with_body(mail, message)
+
+
+def _with_body(mail: EmailMessage, message: OutboxMessage) -> EmailMessage:
     mail.set_content(message.text)
     if message.html:
         mail.add_alternative(message.html, subtype="html")

@@ -17,6 +17,7 @@ from outreach.channels.base import Channel, DeliveryError, SendResult
 from outreach.channels.posting import check_answer, post
 from outreach.channels.teams import secret_of, team_of
 from storage.models import OutboxMessage
+from storage.types import is_digits
 
 SIGNATURE_HEADER = "X-Ascolto-Signature"
 
@@ -32,7 +33,12 @@ def verify(secret: str, header: str, body: bytes, *, now: float, tolerance: floa
     """True when `header` signs `body` with `secret` within `tolerance` seconds of `now`."""
     pairs = [part.strip().partition("=")[::2] for part in header.split(",")]
     stamps = [value for key, value in pairs if key == "t"]
-    if len(stamps) != 1 or not stamps[0].isdigit() or abs(now - int(stamps[0])) > tolerance:
+    if (
+        len(stamps) != 1
+        or not is_digits(stamps[0])
+        or len(stamps[0]) > 18
+        or abs(now - int(stamps[0])) > tolerance
+    ):
         return False
     expected = sign(secret, int(stamps[0]), body).rsplit("v1=", 1)[1]
     # A header may carry several v1 values (one per secret while a secret is rotated).

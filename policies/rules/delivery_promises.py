@@ -21,7 +21,12 @@ DELIVERY_WORDS = (
     r"\bdispatch\w*|\bcourier\b|\bparcel\b|\bpackage\b|\bin\s+your\s+hands\b|"
     r"\bbe\s+with\s+you\b|\b(?:you'?ll|you\s+will|you\s+should)\s+(?:receive|get|have)\b|"
     r"\bconsegn\w*|\bspedi\w*|\bcorriere\b|\bpacco\b|\barriv\w*|\brecapit\w*|"
-    r"\b(?:riceverai|riceverà|riceverete|avrai|avrete)\b"
+    r"\b(?:riceverai|riceverà|riceverete|avrai|avrete)\b|"
+    # Sending is delivering too, when we say we will: "we will send you a new Tab 3 by
+    # Friday", "a replacement will be sent tomorrow", "te lo invieremo entro venerdì".
+    r"\b(?:we|i)(?:'ll|\s+will|\s+shall|\s+can|\s+are\s+going\s+to|'re\s+going\s+to)\s+"
+    r"(?:re)?(?:send|mail|post|replace)\b|\bwill\s+be\s+(?:re)?(?:sent|mailed|posted|replaced)\b|"
+    r"\b(?:invieremo|manderemo|rispediremo|sostituiremo)\b"
 )
 
 

@@ -220,3 +220,23 @@ def test_a_forged_unsubscribe_token_unsubscribes_nobody(sent: Sent) -> None:
     assert sent.client.post(forged).status_code == 400
     assert sent.client.get("/unsubscribe").status_code == 400
     assert unsubscribes(sent.engine) == []
+
+
+def test_a_web_process_without_the_secret_key_explains_instead_of_failing(
+    sent: Sent, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The links went out from a process that had the key; this web process has none.
+    path = survey_path(sent.engine, sent.italian)
+    keyless = sent.settings.model_copy(update={"secret_key": None})
+    with (
+        TestClient(create_app(keyless, sent.engine), raise_server_exceptions=False) as client,
+        caplog.at_level("ERROR", logger="ascolto.surveys"),
+    ):
+        page = client.get(path, headers={"Accept-Language": "en"})
+        posted = client.post(path, data={"csat": "5"}, headers={"Accept-Language": "en"})
+    assert page.status_code == 503
+    assert "Surveys are not available" in page.text
+    assert "secret" not in page.text.lower()
+    assert posted.status_code == 503
+    assert "secret_key is not set (ASCOLTO_SECRET_KEY)" in caplog.text
+    assert answers(sent.engine) == []

@@ -104,7 +104,10 @@ def test_broker_restart_and_dropped_database_connections_lose_and_double_nothing
     for n, path in enumerate(paths):
         # Slow answers keep runs in flight while the broker and the connections go away.
         url = server.route(path, Reply(body=rss(10, start=100 * n), delay=2))
-        sources += f'[[sources]]\nname = "feed{n}"\nkind = "rss"\nurl = "{url}"\ninterval = 10\n'
+        sources += (
+            f'[[sources]]\nname = "feed{n}"\nkind = "rss"\nurl = "{url}"\ninterval = 10\n'
+            "allow_private_addresses = true\n"
+        )
     body = "[classify]\nenabled = false\n\n[outreach]\nenabled = false\n\n" + smtp_toml(smtp.port)
     cluster = make_cluster(tmp_path, body + sources, redis.url, postgres_url)
     before = enqueue_emails(cluster_engine, 5, prefix="before")

@@ -36,6 +36,7 @@ def test_workers_run_on_rabbitmq_too(
         "[classify]\nenabled = false\n\n[outreach]\nenabled = false\n\n"
         "[delivery]\nenabled = false\n\n"
         f'[[sources]]\nname = "feed"\nkind = "rss"\nurl = "{url}"\ninterval = 10\n'
+        "allow_private_addresses = true\n"
     )
     cluster = make_cluster(tmp_path, body, RABBITMQ_URL, postgres_url)
     settings = tmp_path / "settings.toml"

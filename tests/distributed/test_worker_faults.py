@@ -49,6 +49,7 @@ def pipeline(
         f"[outreach]\nenabled = true\ninterval = {DRAFT_INTERVAL}\nbatch_size = 1\n\n"
         "[delivery]\nenabled = false\n\n"
         f'[[sources]]\nname = "forum"\nkind = "rss"\nurl = "{url}"\ninterval = 10\n'
+        "allow_private_addresses = true\n"
     )
     cluster = make_cluster(tmp_path, settings, redis.url, postgres_url)
     try:

@@ -39,8 +39,9 @@ def toml_value(value: Any) -> str:
 
 
 def api_source(name: str, kind: str, **options: Any) -> str:
-    """A `[[sources]]` TOML table."""
+    """A `[[sources]]` TOML table (on the tests' 127.0.0.1 servers)."""
     lines = ["[[sources]]", f"name = {json.dumps(name)}", f"kind = {json.dumps(kind)}"]
+    options.setdefault("allow_private_addresses", True)
     lines += [f"{key} = {toml_value(value)}" for key, value in options.items()]
     return "\n".join(lines) + "\n\n"
 

@@ -49,7 +49,9 @@ def client(**changes: Any) -> tuple[HttpClient, list[requests.Response]]:
     received: list[requests.Response] = []
     session.hooks["response"].append(lambda response, *args, **kwargs: received.append(response))
     settings = HttpSettings(**{**HTTP, **changes})
-    return HttpClient(settings, session=session, throttle=HostThrottle()), received
+    return HttpClient(
+        settings, session=session, throttle=HostThrottle(), allow_private=True
+    ), received
 
 
 def last_run(engine: Engine, source: str = "news") -> ListenerRun:
@@ -349,7 +351,7 @@ def test_404_is_an_error_and_not_retried(server: FeedServer) -> None:
 def test_stop_interrupts_a_retry_wait(server: FeedServer) -> None:
     url = server.route("/limited", Reply(status=429, headers={"Retry-After": "60"}))
     stop = threading.Event()
-    http = HttpClient(HttpSettings(**HTTP), stop=stop, throttle=HostThrottle())
+    http = HttpClient(HttpSettings(**HTTP), stop=stop, throttle=HostThrottle(), allow_private=True)
     timer = threading.Timer(0.2, stop.set)
     timer.start()
     try:

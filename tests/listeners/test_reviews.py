@@ -57,6 +57,7 @@ def serve_site(server: FeedServer, *, first: bytes | None = None) -> str:
 def source(name: str, **keys: Any) -> str:
     """A `[[sources]]` TOML table for a reviews source (JSON values are valid TOML here)."""
     lines = [f'[[sources]]\nname = "{name}"\nkind = "reviews"']
+    keys.setdefault("allow_private_addresses", True)
     lines += [f"{key} = {json.dumps(value)}" for key, value in keys.items()]
     return "\n".join(lines) + "\n\n"
 

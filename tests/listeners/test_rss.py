@@ -71,7 +71,8 @@ def run(settings: Settings, engine: Engine, name: str = "news") -> RunReport:
 def listener(url: str, **options: Any) -> RssListener:
     """The listener alone, for what does not need the database."""
     return RssListener(
-        RssOptions(name="x", kind="rss", url=url, **options), HttpClient(HttpSettings(**HTTP))
+        RssOptions(name="x", kind="rss", url=url, **options),
+        HttpClient(HttpSettings(**HTTP), allow_private=True),
     )
 
 
@@ -486,7 +487,10 @@ def test_a_failed_run_keeps_the_cursor(make_settings: Any, server: FeedServer) -
     ("reply", "reason"),
     [
         (Reply.file("rss/broken.xml"), "truncated"),
-        (Reply.file("rss/not_a_feed.html", content_type="text/html; charset=UTF-8"), "entity"),
+        (
+            Reply.file("rss/not_a_feed.html", content_type="text/html; charset=UTF-8"),
+            "this is an HTML page, not a feed",
+        ),
         (
             Reply.file("rss/not_a_feed.html", status=404, content_type="text/html"),
             "HTTP 404",
@@ -514,6 +518,26 @@ def test_bad_document_fails_and_keeps_what_was_stored(
     assert (last.status, last.cursor, last.items_new) == ("failed", None, 0)
     assert last.error is not None
     assert reason in last.error
+
+
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "application/xml"])
+def test_an_html_page_as_feed_names_the_feed_it_links_to(
+    make_settings: Any, server: FeedServer, content_type: str
+) -> None:
+    # Hand-made: a blog's home page, pasted where its feed's address belongs.
+    page = (
+        b"<!DOCTYPE html>\n<html><head><title>Acme blog</title>\n"
+        b'<link rel="alternate" type="application/rss+xml" title="Acme" href="/blog/feed.xml">\n'
+        b"</head><body><p>Hello &nbsp; world</p></body></html>\n"
+    )
+    url = server.route("/blog", Reply(body=page, content_type=content_type))
+    settings, engine = setup(make_settings, rss_source("news", url))
+    report = run(settings, engine)
+    assert report.status == "failed"
+    assert report.error == (
+        f"{url}: this is an HTML page, not a feed; it links to its feed at "
+        f"{server.url('/blog/feed.xml')}: use that url"
+    )
 
 
 def test_complete_but_not_well_formed_feed_is_kept_with_a_warning(

@@ -64,6 +64,7 @@ def shop(make_settings, server: FeedServer) -> Settings:  # type: ignore[no-unty
         "[[sources]]\n"
         'name = "shop"\n'
         'kind = "shopify"\n'
+        "allow_private_addresses = true\n"
         f'shop_url = "{server.url("")}"\n'
         f'token_env = "{TOKEN_ENV}"\n'
         "page_size = 2\n"

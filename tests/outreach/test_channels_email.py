@@ -69,6 +69,10 @@ def test_the_server_receives_exactly_one_multipart_message_with_list_unsubscribe
     assert mailto == "mailto:care@acme.example?subject=unsubscribe"
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert mail["Auto-Submitted"] is None
+    # On the wire, as written: a mail client reads the link only from a plain header, never
+    # from RFC 2047 encoded words (which a long signed URL used to be folded into).
+    raw = received.content.decode("ascii").replace("\r\n", "\n")
+    assert f"\nList-Unsubscribe: <{one_click}>,\n <{mailto}>\n" in raw
 
     sent = get(engine, message_id)
     assert sent.status == "sent"
@@ -262,3 +266,23 @@ def test_implicit_tls(make_settings: Any, engine: Engine, tmp_path: Path) -> Non
         assert deliver_due(settings, engine, now=later()).sent == 1
         assert get(engine, message_id).status == "sent"
         assert len(smtp.received) == 1
+
+
+def test_one_click_unsubscribing_only_over_https(
+    make_settings: Any, engine: Engine, smtp: SmtpServer
+) -> None:
+    settings = make_settings(delivery_toml(smtp_port=smtp.port))
+    link = "http://care.acme.example/unsubscribe?token=abc"
+    add_message(
+        engine,
+        kind="checkin",
+        headers={
+            "List-Unsubscribe": f"<{link}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+    deliver_due(settings, engine, now=later())
+    mail = smtp.received[0].message
+    assert mail["List-Unsubscribe"] == f"<{link}>"
+    # RFC 8058: no one-click POST to a plain-HTTP address.
+    assert mail["List-Unsubscribe-Post"] is None

@@ -110,12 +110,24 @@ def test_a_crash_loses_only_the_chunk_in_flight_and_nothing_is_drafted_twice(
     assert [d.mention_id for d in drafts(engine)] == ids
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ greeting }} {{ no_such_thing }}\n",
+        # Anything a template raises, not only Jinja's own errors (issue 22, point 5).
+        "{{ range(10**9) | list }}",
+        "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}",
+        "{% for i in range(10000) %}{% for j in range(10000) %}xx{% endfor %}{% endfor %}",
+        "{{ 'x' * 10**9 }}",
+        "{{ 1 / 0 }}",
+    ],
+)
 def test_a_broken_template_fails_its_drafts_and_not_the_others(
-    engine: Engine, database_url: str, tmp_path: Path
+    engine: Engine, database_url: str, tmp_path: Path, source: str
 ) -> None:
     own = tmp_path / "templates" / "en"
     own.mkdir(parents=True)
-    (own / "question.public.txt.j2").write_text("{{ greeting }} {{ no_such_thing }}\n")
+    (own / "question.public.txt.j2").write_text(source)
     complaint = add_mention(engine)
     add_mention(
         engine, text="Does the Acme Tab 3 charge over USB-C?", complaint=False, issues=("question",)
@@ -130,6 +142,12 @@ def test_a_broken_template_fails_its_drafts_and_not_the_others(
     assert (report.drafted, report.failed) == (1, 1)
     assert list(report.failures) == ["en/question.public.txt.j2"]
     assert [d.mention_id for d in drafts(engine)] == [complaint]
+    # The next run is not stopped by it either: it fails that one draft again, alone.
+    later = add_mention(engine, text="My Acme Tab 3 order is late again")
+    again = draft_pending(settings, engine, now=NOW)
+    assert again.ok, again.error
+    assert (again.drafted, again.failed) == (1, 1)
+    assert [d.mention_id for d in drafts(engine)] == [complaint, later]
 
 
 def test_a_stop_request_ends_the_run_between_chunks(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ascolto.settings import BrandSettings
+from outreach import rendering
 from outreach.intents import INTENTS, REPLY_KINDS
 from outreach.phrasing import first_name, public_handle, spoken_date
 from outreach.rendering import Renderer, RenderError, clean
@@ -266,3 +267,47 @@ def test_dates_are_spoken_in_the_readers_language_and_time_zone() -> None:
     assert spoken_date(late, "it", ZoneInfo("Europe/Rome")) == "2 novembre 2026"
     assert spoken_date(at(), "it", None) == "1° novembre 2026"
     assert spoken_date(None, "en", None) is None
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("{{ range(10**9) | list }}", "range of 1000000000 items"),
+        ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "RecursionError"),
+        ("{% for i in range(9999) %}{{ 'x' * 99 }}{% endfor %}", "output passed"),
+        ("{{ 'x' * 10**9 }}", "repeating"),
+        ("{{ 'x' | center(10**9) }}", "filter center"),
+        ("{{ 'x'.ljust(10**9) }}", "str.ljust"),
+        ("{{ '%0999999999d' % 1 }}", "huge width"),
+        ("{{ '{:>999999999}'.format(1) }}", "huge width"),
+        ("{{ [1] | batch(10**9) | list }}", "filter batch"),
+        (
+            "{% set n = namespace(s='x') %}{% for i in range(100) %}{% set n.s = n.s ~ n.s %}"
+            "{% endfor %}{{ n.s }}",
+            "a value of more than",
+        ),
+        ("{% macro f(s) %}{{ f(s ~ s) }}{% endmacro %}{{ f('x') }}", "a value of more than"),
+        ("{% for i in range(9999) %}{% for j in range(9999) %}{% endfor %}{% endfor %}", "longer"),
+        ("{{ 1 / 0 }}", "ZeroDivisionError"),
+    ],
+)
+def test_a_users_template_is_bounded_while_it_renders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, reason: str
+) -> None:
+    # A shorter deadline keeps the test quick; the limits are checked while rendering runs.
+    monkeypatch.setattr(rendering, "RENDER_SECONDS", 0.3)
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "praise.public.txt.j2").write_text(source)
+    with pytest.raises(RenderError, match=reason):
+        Renderer(tmp_path).render("en", "praise", "public", data("en", "public"))
+
+
+def test_limits_leave_ordinary_templates_alone(tmp_path: Path) -> None:
+    (tmp_path / "en").mkdir()
+    source = (
+        "{{ greeting }} {% for i in range(3) %}{{ i }}{% endfor %} {{ 'ab' * 3 }} "
+        "{{ '{:>6}'.format('x') }} {{ 2 ** 10 }} {{ 'x' | center(5) }}"
+    )
+    (tmp_path / "en" / "praise.public.txt.j2").write_text(source)
+    text = Renderer(tmp_path).render("en", "praise", "public", data("en", "public")).text
+    assert text.endswith("012 ababab x 1024 x")

@@ -41,6 +41,12 @@ def promises(text: str, *known: date, **options: object) -> list[str]:
         ("It arrives within 4 business days.", NEXT_MONDAY, []),
         ("It arrives within 4 business days.", date(2026, 12, 1), ["block"]),
         ("Consegna entro 3 giorni lavorativi.", FRIDAY, []),
+        # Sending counts when we say we will (the README's own example).
+        ("We will send you a new Tab 3 by Friday.", FRIDAY, []),
+        ("We will send you a new Tab 3 by Friday.", SATURDAY, ["block"]),
+        ("We'll send a replacement tomorrow.", THURSDAY, ["block"]),
+        ("A new one will be sent by Friday.", SATURDAY, ["block"]),
+        ("Te ne invieremo uno nuovo entro venerdì.", SATURDAY, ["block"]),
     ],
 )
 def test_promised_dates_against_the_order_data(text: str, known: date, expected: list[str]) -> None:
@@ -57,6 +63,8 @@ def test_without_a_known_delivery_date_every_promise_is_unbacked() -> None:
 
 def test_dates_that_are_not_about_delivery_are_no_promise() -> None:
     assert promises("We received your message today and will reply by Friday.") == []
+    # Asking the customer to send something is not our promise.
+    assert promises("Please send us a photo by Friday.") == []
     assert promises("Il nuovo modello esce il 3 dicembre.") == []
     assert promises("The Acme Tab costs 3.50 more since 24.11.") == []
 

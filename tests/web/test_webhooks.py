@@ -20,7 +20,14 @@ from ascolto.settings import Settings
 from ascolto.web.app import create_app
 from listeners.shopify import parse_order
 from storage.db import session_scope
-from storage.models import AuditEvent, InboundWebhook, Order, OrderEvent, QuarantinedItem
+from storage.models import (
+    AuditEvent,
+    Customer,
+    InboundWebhook,
+    Order,
+    OrderEvent,
+    QuarantinedItem,
+)
 from storage.orders import upsert_orders
 from storage.sources import get_source
 from tests.feedserver import DATA
@@ -84,7 +91,7 @@ def test_recorded_delivery_is_verified_and_stored(client: TestClient, app_engine
         order = session.exec(select(Order)).one()
         assert (order.external_id, order.status) == ("6123456789001", "delivered")
         delivery = session.exec(select(InboundWebhook)).one()
-        assert delivery.delivery_id == "3f1b9c2e-7a4d-4e8b-9c61-2d5f0a8e7b13"
+        assert delivery.delivery_id == "sha256:" + hashlib.sha256(BODY).hexdigest()
         assert delivery.topic == "orders/fulfilled"
         audit_row = session.exec(
             select(AuditEvent).where(AuditEvent.action == "webhook.received")
@@ -110,19 +117,26 @@ def test_other_deliveries_of_the_same_order_never_double_events(
     client: TestClient, app_engine: Engine
 ) -> None:
     order = json.loads(BODY)
-    created = {**order, "fulfillments": [], "fulfillment_status": None}
-    for delivery, topic, payload in (
-        ("a", "orders/create", created),
-        ("b", "orders/paid", created),
-        ("c", "orders/fulfilled", order),
-        ("d", "orders/updated", order),
-        ("e", "orders/create", created),  # late: must not move the status back
+    created = {
+        **order,
+        "fulfillments": [],
+        "fulfillment_status": None,
+        "updated_at": "2026-11-20T09:00:00+01:00",
+    }
+    paid = {**created, "updated_at": "2026-11-20T09:00:05+01:00"}
+    for delivery, topic, payload, outcome in (
+        ("a", "orders/create", created, "accepted"),
+        ("b", "orders/paid", paid, "accepted"),
+        ("c", "orders/fulfilled", order, "accepted"),
+        ("d", "orders/updated", {**order, "updated_at": "2026-11-22T15:00:00+01:00"}, "accepted"),
+        # Late, and older than what is stored: must not move the status back.
+        ("e", "orders/create", {**created, "note": "late copy"}, "stale"),
     ):
         body = json.dumps(payload).encode()
         response = client.post(
             URL, content=body, headers=headers(body, topic=topic, delivery=delivery)
         )
-        assert response.json()["status"] == "accepted"
+        assert response.json()["status"] == outcome, delivery
     refund = {
         "id": 991,
         "order_id": order["id"],
@@ -160,7 +174,7 @@ def test_tampered_body_is_refused_logged_and_audited(
         audit_row = session.exec(
             select(AuditEvent).where(AuditEvent.action == "webhook.rejected")
         ).one()
-        assert audit_row.details["delivery_id"] == "3f1b9c2e-7a4d-4e8b-9c61-2d5f0a8e7b13"
+        assert audit_row.details["webhook_id"] == "3f1b9c2e-7a4d-4e8b-9c61-2d5f0a8e7b13"
         assert SECRET not in json.dumps(audit_row.details)
     # The genuine delivery with the same id is still accepted afterwards.
     assert client.post(URL, content=BODY, headers=recorded_headers()).status_code == 200
@@ -257,3 +271,125 @@ def test_webhooks_can_update_the_orders_of_the_polled_source(
     with Session(engine) as session:
         assert len(session.exec(select(Order)).all()) == 1
     assert stored_events(engine) == ["delivered", "ordered", "shipped"]
+
+
+def customer_consent(engine: Engine) -> bool | None:
+    with Session(engine) as session:
+        customer = session.exec(
+            select(Customer).where(Customer.email == "giulia.ferri@example.it")
+        ).one()
+        return customer.consent
+
+
+def post(client: TestClient, payload: dict[str, object], delivery: str) -> str:
+    body = json.dumps(payload).encode()
+    response = client.post(URL, content=body, headers=headers(body, delivery=delivery))
+    assert response.status_code == 200, response.text
+    status: str = response.json()["status"]
+    return status
+
+
+def test_signed_body_resent_under_a_new_delivery_id_is_a_replay(
+    client: TestClient, app_engine: Engine
+) -> None:
+    assert client.post(URL, content=BODY, headers=recorded_headers()).json()["status"] == (
+        "accepted"
+    )
+    resent = {**recorded_headers(), "X-Shopify-Webhook-Id": "forged-new-id"}
+    resent.pop("X-Shopify-Event-Id", None)
+    again = client.post(URL, content=BODY, headers=resent)
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+    with Session(app_engine) as session:
+        assert len(session.exec(select(InboundWebhook)).all()) == 1
+        received = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "webhook.received")
+        ).all()
+        assert len(received) == 1
+
+
+def test_withdrawn_consent_is_never_regranted_by_older_events(
+    client: TestClient, app_engine: Engine
+) -> None:
+    recorded = json.loads(BODY)  # subscribed since 2026-03-02, order updated 2026-11-22
+    assert client.post(URL, content=BODY, headers=recorded_headers()).json()["status"] == (
+        "accepted"
+    )
+    assert customer_consent(app_engine) is True
+    withdrawn = {
+        **recorded,
+        "updated_at": "2026-11-23T08:00:00+01:00",
+        "buyer_accepts_marketing": False,
+        "customer": {
+            **recorded["customer"],
+            "email_marketing_consent": {
+                "state": "unsubscribed",
+                "opt_in_level": "single_opt_in",
+                "consent_updated_at": "2026-11-23T08:00:00+01:00",
+            },
+        },
+    }
+    assert post(client, withdrawn, "w") == "accepted"
+    assert customer_consent(app_engine) is False
+    # The recorded delivery again, under a new id: a replay.
+    resent = {**recorded_headers(), "X-Shopify-Webhook-Id": "another-id"}
+    assert client.post(URL, content=BODY, headers=resent).json()["status"] == "duplicate"
+    # An older state of the same order arriving late: stale, not applied.
+    older = {**recorded, "updated_at": "2026-11-21T10:00:00+01:00", "total_price": "1.00"}
+    assert post(client, older, "late") == "stale"
+    # Another, older order of the same buyer, seen for the first time: stored, but its
+    # consent is older than the withdrawal.
+    other = {
+        **recorded,
+        "id": 6123456780999,
+        "name": "#1001",
+        "updated_at": "2026-04-01T10:00:00+01:00",
+    }
+    assert post(client, other, "other") == "accepted"
+    assert customer_consent(app_engine) is False
+    with Session(app_engine) as session:
+        stored = session.exec(select(Order).where(Order.external_id == str(recorded["id"]))).one()
+        assert str(stored.total) == recorded["total_price"]
+    # A newer event may grant it again: the buyer subscribed after withdrawing.
+    regranted = {
+        **withdrawn,
+        "updated_at": "2026-11-24T08:00:00+01:00",
+        "customer": {
+            **recorded["customer"],
+            "email_marketing_consent": {
+                "state": "subscribed",
+                "opt_in_level": "single_opt_in",
+                "consent_updated_at": "2026-11-24T08:00:00+01:00",
+            },
+        },
+    }
+    assert post(client, regranted, "again") == "accepted"
+    assert customer_consent(app_engine) is True
+
+
+def test_out_of_order_updates_never_roll_an_order_back(
+    client: TestClient, app_engine: Engine
+) -> None:
+    recorded = json.loads(BODY)
+    newer = {**recorded, "updated_at": "2026-11-23T08:00:00+01:00", "total_price": "300.00"}
+    assert post(client, newer, "newer") == "accepted"
+    # The recorded (older) delivery arrives after it.
+    assert client.post(URL, content=BODY, headers=recorded_headers()).json()["status"] == "stale"
+    with Session(app_engine) as session:
+        stored = session.exec(select(Order)).one()
+        assert str(stored.total) == "300.00"
+        assert stored.source_updated_at is not None
+        assert stored.source_updated_at.isoformat().startswith("2026-11-23T07:00:00")
+
+
+@pytest.mark.parametrize("payload", [{"id": 1}, {"id": 1, "email": "x@example.com"}, {}])
+def test_a_signed_body_that_is_no_order_is_refused_not_stored(
+    client: TestClient, app_engine: Engine, payload: dict[str, object]
+) -> None:
+    body = json.dumps(payload).encode()
+    response = client.post(URL, content=body, headers=headers(body, delivery="bare"))
+    assert response.status_code == 400
+    assert "`created_at`" in response.json()["reason"]
+    with Session(app_engine) as session:
+        assert session.exec(select(Order)).all() == []
+        assert session.exec(select(InboundWebhook)).all() == []
+        assert session.exec(select(QuarantinedItem)).all() == []
