@@ -1,7 +1,7 @@
 """order times: when the source last changed an order, and when a customer's consent was said
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-27
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from storage.types import UTCDateTime
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
