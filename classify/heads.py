@@ -39,15 +39,30 @@ class Head:
     layers: list[tuple[Array, Array]]
     thresholds: list[float] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    # Calibration of the final logits, z * scale + shift per column, fitted on held-out
+    # data after training (temperature scaling for softmax heads, Platt scaling for
+    # sigmoid heads), so a score of 0.8 is right about 80% of the time.
+    scale: list[float] = field(default_factory=list)
+    shift: list[float] = field(default_factory=list)
 
-    def scores(self, x: Array) -> Array:
-        """Probabilities, shape (n, len(labels))."""
+    def logits(self, x: Array) -> Array:
+        """Uncalibrated final-layer outputs, shape (n, len(labels))."""
         h = x
         for i, (w, b) in enumerate(self.layers):
             h = h @ w + b
             if i < len(self.layers) - 1:
                 h = np.maximum(h, 0.0)
-        return _softmax(h) if self.kind == "softmax" else _sigmoid(h)
+        return h
+
+    def probabilities(self, z: Array) -> Array:
+        """Calibrated probabilities from `logits`."""
+        if self.scale:
+            z = z * np.asarray(self.scale, np.float32) + np.asarray(self.shift, np.float32)
+        return _softmax(z) if self.kind == "softmax" else _sigmoid(z)
+
+    def scores(self, x: Array) -> Array:
+        """Probabilities, shape (n, len(labels))."""
+        return self.probabilities(self.logits(x))
 
     def decide(self, probs: Array) -> npt.NDArray[np.bool_]:
         """Sigmoid heads: which labels pass their threshold."""
@@ -64,6 +79,8 @@ class Head:
             "thresholds": self.thresholds,
             "n_layers": len(self.layers),
             "meta": self.meta,
+            "scale": self.scale,
+            "shift": self.shift,
         }
         arrays["header"] = np.array(json.dumps(header))
         with path.open("wb") as fh:
@@ -84,4 +101,6 @@ class Head:
             layers=layers,
             thresholds=[float(t) for t in header["thresholds"]],
             meta=dict(header["meta"]),
+            scale=[float(v) for v in header.get("scale", [])],
+            shift=[float(v) for v in header.get("shift", [])],
         )

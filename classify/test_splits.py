@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+from classify.care_sets import CareText, _read_all
 from classify.datasets import Split, _text_label_files
 
 
@@ -39,3 +40,8 @@ def app_reviews(datasets_dir: Path) -> list[dict[str, object]]:
             assert isinstance(types, set)
             types.add(path.stem)
     return list(merged.values())
+
+
+def care_test(datasets_dir: Path, name: str) -> list[CareText]:
+    """The `test` rows of one customer-care set (see `classify.care_sets` for the rule)."""
+    return [row for row in _read_all(datasets_dir, name) if row.split == "test"]

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from classify.care_sets import CARE_SETS, SEVERITY_LABELS, care_set, split_counts
+from classify.cleaning import clean
 from classify.datasets import (
     ISSUE_TYPES,
     SENTIMENT_LABELS,
@@ -38,22 +40,27 @@ from classify.encoders import Encoder, build_encoder
 from classify.fine_tune import FineTuneOptions, fine_tune, sentiment_texts
 from classify.fitting import (
     best_threshold,
+    binary_ece,
     cross_val_scores,
     fit_binary_columns,
+    fit_masked_columns,
+    fit_platt,
     fit_softmax,
+    fit_temperature,
+    grouped_folds,
     macro_f1,
     macro_recall,
+    softmax_ece,
 )
 from classify.head_set import CARD, default_head_dir
 from classify.heads import Array, Head
 from classify.pipeline import DEFAULT_ENCODER
+from classify.urgency_rules import keyword_urgency
 
 log = logging.getLogger("classify.train")
 
 SEED_FILE = Path(__file__).resolve().parent / "data" / "issue_seed.jsonl"
 SENTIMENT_C = (1.0, 3.0)
-# Italian has 1.8k training tweets against TweetEval's 47k: up-weighting them is tuned too.
-ITALIAN_WEIGHTS = (1.0, 2.0)
 # The Italian-only head: measured on validation, more English data kept lifting English
 # recall but lowered Italian F1 (0.65 -> 0.62), so Italian posts get their own head.
 ITALIAN_C = (0.3, 1.0, 3.0, 10.0)
@@ -82,75 +89,6 @@ class TrainOptions:
 
 def _embed(encoder: Encoder, texts: Sequence[str], cache_dir: Path | None) -> Array:
     return cached_encode(encoder, list(texts), cache_dir)
-
-
-def train_sentiment(
-    x_tr: Array,
-    y_tr: npt.NDArray[np.int64],
-    is_it_tr: npt.NDArray[np.bool_],
-    val: dict[str, tuple[Array, npt.NDArray[np.int64]]],
-    seed: int,
-) -> tuple[Head, dict[str, Any]]:
-    """Tune C and the Italian weight on validation, then refit on train + validation."""
-    best: tuple[float, float, float] | None = None
-    grid = []
-    for c in SENTIMENT_C:
-        for w_it in ITALIAN_WEIGHTS:
-            weights = np.where(is_it_tr, w_it, 1.0)
-            head = fit_softmax(x_tr, y_tr, SENTIMENT_LABELS, c, sample_weight=weights, seed=seed)
-            en = macro_recall(val["en"][1], head.scores(val["en"][0]).argmax(1))
-            it = macro_f1(val["it"][1], head.scores(val["it"][0]).argmax(1))
-            grid.append(
-                {"C": c, "italian_weight": w_it, "val_en_macro_recall": en, "val_it_macro_f1": it}
-            )
-            log.info("sentiment C=%s it_w=%s: en %.3f it %.3f", c, w_it, en, it)
-            if best is None or (en + it) / 2 > best[0]:
-                best = ((en + it) / 2, c, w_it)
-    assert best is not None
-    _, c, w_it = best
-    x_all = np.concatenate([x_tr, val["en"][0], val["it"][0]])
-    y_all = np.concatenate([y_tr, val["en"][1], val["it"][1]])
-    it_all = np.concatenate(
-        [is_it_tr, np.zeros(len(val["en"][1]), bool), np.ones(len(val["it"][1]), bool)]
-    )
-    head = fit_softmax(
-        x_all, y_all, SENTIMENT_LABELS, c, sample_weight=np.where(it_all, w_it, 1.0), seed=seed
-    )
-    head.name = "sentiment"
-    chosen = next(g for g in grid if g["C"] == c and g["italian_weight"] == w_it)
-    return head, {
-        "grid": grid,
-        "chosen": chosen,
-        "refit_on": "train+validation",
-        "n_train": len(y_all),
-    }
-
-
-def train_italian_sentiment(
-    x_tr: Array, y_tr: npt.NDArray[np.int64], val: tuple[Array, npt.NDArray[np.int64]], seed: int
-) -> tuple[Head, dict[str, Any]]:
-    """Italian-only head: C tuned on Italian validation, then refit on train + validation."""
-    grid = []
-    for c in ITALIAN_C:
-        head = fit_softmax(x_tr, y_tr, SENTIMENT_LABELS, c, seed=seed)
-        grid.append({"C": c, "val_it_macro_f1": macro_f1(val[1], head.scores(val[0]).argmax(1))})
-        log.info("italian sentiment C=%s: %.3f", c, grid[-1]["val_it_macro_f1"])
-    chosen = max(grid, key=lambda g: g["val_it_macro_f1"])
-    head = fit_softmax(
-        np.concatenate([x_tr, val[0]]),
-        np.concatenate([y_tr, val[1]]),
-        SENTIMENT_LABELS,
-        float(chosen["C"]),
-        seed=seed,
-    )
-    head.name = "sentiment_it"
-    head.meta["language"] = "it"
-    return head, {
-        "grid": grid,
-        "chosen": chosen,
-        "refit_on": "train+validation",
-        "n_train": len(y_tr) + len(val[1]),
-    }
 
 
 def train_binary(
@@ -203,6 +141,372 @@ def _multi_hot(rows: Sequence[Sequence[str]], labels: Sequence[str]) -> npt.NDAr
     return out
 
 
+SENTIMENT_SETS = {
+    "it_public_service_tweets": "it",
+    "x_fincorp": "en",
+    "cesamard_aspect": "en",
+    "uci_sentiment_sentences": "en",
+}
+COMPLAINT_SETS = ("x_fincorp", "cesamard_aspect")
+SEVERITY_SETS = ("x_fincorp", "cesamard_aspect")
+INTENT_SETS = ("bitext_customer_support", "banking77")
+# How the sentiment sources share the weight: "size" concatenates them as they are (the 47k
+# TweetEval tweets dominate), "balanced" gives every source the same total weight, "sqrt"
+# something in between. Tuned on the validation splits of every source.
+SOURCE_MIXES = ("size", "sqrt", "balanced")
+# English review and care sets in the Italian head: cross-lingual transfer through the
+# multilingual encoder, weighted against the Italian sets (tuned on Italian validation).
+ENGLISH_SHARE_IT = (0.0, 0.3, 1.0)
+SEVERITY_C = (0.3, 1.0, 3.0)
+# The intent sets together weigh as much as this many seed posts would: 15k templated
+# requests must not drown the 222 hand-labelled posts that look like real mentions.
+INTENT_WEIGHT = (0.5, 1.0)
+
+
+@dataclass
+class Part:
+    """The rows of one source for one head: embeddings, labels, how validation scores it."""
+
+    name: str
+    lang: str
+    x: Array
+    y: npt.NDArray[np.int64]
+    metric: str = "macro_f1"
+
+
+def _score(part: Part, pred: npt.NDArray[np.int64]) -> float:
+    if part.metric == "macro_recall":
+        return macro_recall(part.y, pred)
+    if part.metric == "polarity_accuracy":
+        # Positive/negative sets: a neutral answer to a clear review counts as wrong.
+        return float(np.mean(pred == part.y))
+    return macro_f1(part.y, pred)
+
+
+def _mix_weights(
+    parts: Sequence[Part], mix: str, shares: dict[str, float]
+) -> npt.NDArray[np.float64]:
+    """Row weights: each part's total weight follows `mix`, times its share."""
+    sizes = np.array([len(p.y) for p in parts], float)
+    if mix == "size":
+        totals = sizes.copy()
+    elif mix == "sqrt":
+        totals = np.sqrt(sizes) * np.sqrt(sizes).mean()
+    else:
+        totals = np.full(len(parts), sizes.mean())
+    totals *= np.array([shares.get(p.name, 1.0) for p in parts])
+    # Normalised so the mean row weight is 1 (C keeps its usual meaning).
+    rows = np.concatenate(
+        [np.full(len(p.y), t / n) for p, t, n in zip(parts, totals, sizes, strict=True)]
+    )
+    out: npt.NDArray[np.float64] = rows * len(rows) / rows.sum()
+    return out
+
+
+def _validate(head: Head, parts: Sequence[Part]) -> dict[str, float]:
+    return {p.name: _score(p, head.scores(p.x).argmax(1)) for p in parts}
+
+
+def _by_language(scores: dict[str, float], parts: Sequence[Part]) -> dict[str, float]:
+    langs = sorted({p.lang for p in parts})
+    return {
+        lang: float(np.mean([scores[p.name] for p in parts if p.lang == lang])) for lang in langs
+    }
+
+
+def _calibrate_softmax(head: Head, parts: Sequence[Part]) -> dict[str, float]:
+    """Temperature scaling on held-out rows; returns ECE before and after."""
+    z = np.concatenate([head.logits(p.x) for p in parts])
+    y = np.concatenate([p.y for p in parts])
+    before = softmax_ece(head.probabilities(z), y)
+    t = fit_temperature(z, y)
+    head.scale, head.shift = [1.0 / t] * len(head.labels), [0.0] * len(head.labels)
+    return {
+        "temperature": t,
+        "val_ece_before": before,
+        "val_ece": softmax_ece(head.probabilities(z), y),
+    }
+
+
+def train_softmax_mix(
+    name: str,
+    labels: Sequence[str],
+    train: Sequence[Part],
+    val: Sequence[Part],
+    grid: Sequence[tuple[float, str, dict[str, float]]],
+    seed: int,
+) -> tuple[Head, dict[str, Any]]:
+    """Pick (C, mix, shares) by the mean over languages of the mean validation score of
+    each source; the validation rows are kept out of training for calibration."""
+    x = np.concatenate([p.x for p in train])
+    y = np.concatenate([p.y for p in train])
+    rows, best = [], None
+    for c, mix, shares in grid:
+        head = fit_softmax(
+            x, y, labels, c, sample_weight=_mix_weights(train, mix, shares), seed=seed
+        )
+        scores = _validate(head, val)
+        per_lang = _by_language(scores, val)
+        objective = float(np.mean(list(per_lang.values())))
+        rows.append(
+            {
+                "C": c,
+                "mix": mix,
+                "shares": shares,
+                "objective": objective,
+                "per_language": per_lang,
+                "per_set": scores,
+            }
+        )
+        log.info("%s C=%s mix=%s shares=%s: %.4f %s", name, c, mix, shares, objective, per_lang)
+        if best is None or objective > best[0] + 1e-9:
+            best = (objective, head, rows[-1])
+    assert best is not None
+    _, head, chosen = best
+    head.name = name
+    calibration = _calibrate_softmax(head, val)
+    return head, {
+        "grid": rows,
+        "chosen": chosen,
+        "calibration": calibration,
+        "n_train": len(y),
+        "sources": {p.name: len(p.y) for p in train},
+    }
+
+
+def train_complaint(
+    train: Sequence[Part], val: Sequence[Part], seed: int
+) -> tuple[Head, dict[str, Any]]:
+    """Complaint vs not: C by mean validation F1 over the held-out sets, Platt-calibrated
+    on them, then the threshold that maximises that mean F1 on calibrated scores."""
+    x = np.concatenate([p.x for p in train])
+    y = np.concatenate([p.y for p in train]).astype(bool)[:, None]
+    weights = _mix_weights(train, "balanced", {})
+    rows, best = [], None
+    for c in COMPLAINT_C:
+        head = fit_masked_columns(x, y.astype(np.int8), ["complaint"], c, seed, weights)
+        f = float(np.mean([_best_f1(head.logits(p.x)[:, 0], p.y.astype(bool)) for p in val]))
+        rows.append({"C": c, "val_mean_best_f1": f})
+        log.info("complaint C=%s: %.4f", c, f)
+        if best is None or f > best[0] + 1e-9:
+            best = (f, c, head)
+    assert best is not None
+    _, c, head = best
+    head.name = "complaint"
+    z = np.concatenate([head.logits(p.x)[:, 0] for p in val])
+    truth = np.concatenate([p.y for p in val]).astype(bool)
+    before = binary_ece(head.probabilities(z[:, None])[:, 0], truth)
+    a, b = fit_platt(z, truth)
+    head.scale, head.shift = [a], [b]
+    probs = {p.name: head.scores(p.x)[:, 0] for p in val}
+    thresholds = np.linspace(0.05, 0.95, 91)
+    mean_f1 = [
+        float(np.mean([_f1(p.y.astype(bool), probs[p.name] >= t) for p in val])) for t in thresholds
+    ]
+    head.thresholds = [float(thresholds[int(np.argmax(mean_f1))])]
+    return head, {
+        "grid": rows,
+        "chosen_C": c,
+        "threshold": head.thresholds[0],
+        "val_f1": {p.name: _f1(p.y.astype(bool), probs[p.name] >= head.thresholds[0]) for p in val},
+        "calibration": {
+            "platt": [a, b],
+            "val_ece_before": before,
+            "val_ece": binary_ece(head.probabilities(z[:, None])[:, 0], truth),
+        },
+        "n_train": len(y),
+        "sources": {p.name: len(p.y) for p in train},
+    }
+
+
+def _best_f1(scores: npt.NDArray[np.float32], truth: npt.NDArray[np.bool_]) -> float:
+    """F1 at the best threshold over a score's own quantiles (for choosing C)."""
+    cuts = np.quantile(scores, np.linspace(0.05, 0.95, 37))
+    return max(_f1(truth, scores >= t) for t in cuts)
+
+
+def train_severity(
+    train: Sequence[Part], val: Sequence[Part], seed: int
+) -> tuple[Head, dict[str, Any]]:
+    """Complaint severity (none ... blame): C on mean validation macro-F1, then calibrated."""
+    grid: list[tuple[float, str, dict[str, float]]] = [(c, "balanced", {}) for c in SEVERITY_C]
+    return train_softmax_mix("severity", SEVERITY_LABELS, train, val, grid, seed)
+
+
+def train_issues(
+    x_seed: Array,
+    y_seed: npt.NDArray[np.int8],
+    groups: Sequence[str],
+    intents: Sequence[tuple[str, Array, npt.NDArray[np.int8]]],
+    intents_val: Sequence[tuple[str, Array, npt.NDArray[np.int8]]],
+    seed: int,
+    folds: int = 5,
+) -> tuple[Head, dict[str, Any]]:
+    """Issue types from the seed posts (and corrections) plus the mapped intent sets.
+
+    C and the intent sets' weight are chosen, and per-type thresholds set, on out-of-fold
+    scores of the seed posts (grouped by translation pair), the rows most like real mentions;
+    the intent rows are always training rows. Intent validation F1 is reported.
+    """
+    x_int = np.concatenate([x for _, x, _ in intents]) if intents else x_seed[:0]
+    y_int = np.concatenate([y for _, _, y in intents]) if intents else y_seed[:0]
+    strat = np.where(y_seed >= 0, y_seed, 0).argmax(1)
+    splits = grouped_folds(strat, groups, folds, seed)
+    rows, best = [], None
+    for c in SEED_C:
+        for share in INTENT_WEIGHT if len(y_int) else (0.0,):
+            w_int = share * len(y_seed) / max(1, len(y_int))
+            oof = np.zeros(y_seed.shape, np.float32)
+            for tr, te in splits:
+                x = np.concatenate([x_seed[tr], x_int])
+                y = np.concatenate([y_seed[tr], y_int])
+                w = np.concatenate([np.ones(len(tr)), np.full(len(y_int), w_int)])
+                oof[te] = fit_masked_columns(x, y, ISSUE_TYPES, c, seed, w).scores(x_seed[te])
+            thresholds = [
+                _masked_threshold(oof[:, j], y_seed[:, j]) for j in range(len(ISSUE_TYPES))
+            ]
+            per_type = {
+                ISSUE_TYPES[j]: _masked_f1(oof[:, j] >= thresholds[j], y_seed[:, j])
+                for j in range(len(ISSUE_TYPES))
+                if (y_seed[:, j] == 1).any()
+            }
+            f = float(np.mean(list(per_type.values())))
+            rows.append({"C": c, "intent_share": share, "cv_macro_f1": f})
+            log.info("issues C=%s intents=%s: %.4f", c, share, f)
+            if best is None or f > best[0] + 1e-9:
+                best = (f, c, share, w_int, thresholds, per_type)
+    assert best is not None
+    _, c, share, w_int, thresholds, per_type = best
+    x = np.concatenate([x_seed, x_int])
+    y = np.concatenate([y_seed, y_int])
+    w = np.concatenate([np.ones(len(y_seed)), np.full(len(y_int), w_int)])
+    head = fit_masked_columns(x, y, ISSUE_TYPES, c, seed, w)
+    head.name = "issues"
+    head.thresholds = thresholds
+    val_f1 = {}
+    for name, xv, yv in intents_val:
+        on = head.decide(head.scores(xv))
+        f1s = [
+            _masked_f1(on[:, j], yv[:, j]) for j in range(len(ISSUE_TYPES)) if (yv[:, j] == 1).any()
+        ]
+        val_f1[name] = float(np.mean(f1s)) if f1s else 0.0
+    return head, {
+        "grid": rows,
+        "chosen_C": c,
+        "intent_share": share,
+        "cv_folds": folds,
+        "cv_f1_per_label": per_type,
+        "intent_val_macro_f1": val_f1,
+        "n_train": len(y_seed),
+        "n_intent_rows": len(y_int),
+    }
+
+
+def _masked_f1(pred: npt.NDArray[np.bool_], y: npt.NDArray[np.int8]) -> float:
+    known = y >= 0
+    return _f1(y[known] == 1, pred[known])
+
+
+def _masked_threshold(scores: npt.NDArray[np.float32], y: npt.NDArray[np.int8]) -> float:
+    known = y >= 0
+    return best_threshold(scores[known], y[known] == 1)
+
+
+def train_urgency(
+    x: Array,
+    y: npt.NDArray[np.bool_],
+    keywords: npt.NDArray[np.bool_],
+    groups: Sequence[str],
+    seed: int,
+    folds: int = 5,
+) -> tuple[Head, dict[str, Any]]:
+    """Urgency head whose thresholds are tuned for how it is used: OR-ed with the keyword
+    rules. A label's threshold may be "never" (above 1), so on the training posts the
+    combination is never below the keywords alone."""
+    results, best = [], None
+    for c in SEED_C:
+        oof = cross_val_scores(x, y, URGENCY_TYPES, c, folds, seed, groups)
+        thresholds, per_type = [], {}
+        for j, label in enumerate(URGENCY_TYPES):
+            t, f = _combined_threshold(oof[:, j], keywords[:, j], y[:, j])
+            thresholds.append(t)
+            per_type[label] = f
+        pred = (oof >= np.asarray(thresholds)) | keywords
+        micro = _f1(y.ravel(), pred.ravel())
+        results.append({"C": c, "cv_micro_f1_combined": micro})
+        if best is None or micro > best[0] + 1e-9:
+            best = (micro, c, thresholds, per_type)
+    assert best is not None
+    micro, c, thresholds, per_type = best
+    head = fit_binary_columns(x, y, URGENCY_TYPES, c, seed)
+    head.name = "urgency"
+    head.thresholds = thresholds
+    return head, {
+        "grid": results,
+        "chosen_C": c,
+        "cv_folds": folds,
+        "cv_f1_per_label_combined": per_type,
+        "cv_micro_f1_keywords_only": _f1(y.ravel(), keywords.ravel()),
+        "cv_micro_f1_combined": micro,
+        "n_train": len(y),
+    }
+
+
+NEVER = 1.01
+
+
+def _combined_threshold(
+    scores: npt.NDArray[np.float32], keywords: npt.NDArray[np.bool_], truth: npt.NDArray[np.bool_]
+) -> tuple[float, float]:
+    """The head threshold maximising F1 of (keywords OR score >= t), "never" included."""
+    best_t, best_f = NEVER, _f1(truth, keywords)
+    for t in np.linspace(0.05, 0.95, 37):
+        f = _f1(truth, keywords | (scores >= t))
+        if f > best_f + 1e-9:
+            best_t, best_f = float(t), f
+    return best_t, best_f
+
+
+def _care_parts(
+    encoder: Encoder,
+    cache: Path | None,
+    datasets_dir: Path,
+    names: Sequence[str],
+    split: str,
+    label: str,
+) -> list[Part]:
+    """One part per care set: the rows of `split` that carry `label`."""
+    parts = []
+    for name in names:
+        rows = [r for r in care_set(datasets_dir, name, split) if getattr(r, label) is not None]
+        if label == "severity":
+            y = np.array([SEVERITY_LABELS.index(str(r.severity)) for r in rows])
+        else:
+            y = np.array([int(getattr(r, label)) for r in rows])
+        metric = "polarity_accuracy" if name == "uci_sentiment_sentences" else "macro_f1"
+        if label != "sentiment":
+            metric = "macro_f1"
+        x = _embed(encoder, [r.text for r in rows], cache)
+        parts.append(Part(name, rows[0].lang if rows else "en", x, y, metric))
+    return parts
+
+
+def _correction_parts(
+    encoder: Encoder, cache: Path | None, examples: Sequence[SeedExample], task: str
+) -> list[Part]:
+    """Agents' corrections of one task, one part per language (always training rows)."""
+    parts = []
+    for lang in sorted({ex.lang for ex in examples if carries(ex, task)}):
+        rows = [ex for ex in examples if carries(ex, task) and ex.lang == lang]
+        if task == "sentiment":
+            y = np.array([SENTIMENT_LABELS.index(str(ex.sentiment)) for ex in rows])
+        else:
+            y = np.array([int(bool(ex.complaint)) for ex in rows])
+        x = _embed(encoder, prepare([ex.text for ex in rows]), cache)
+        parts.append(Part(f"corrections_{lang}", lang, x, y))
+    return parts
+
+
 def train_all(
     datasets_dir: Path,
     extra_examples: Sequence[SeedExample] | Path | None,
@@ -210,9 +514,20 @@ def train_all(
     seed: int = 0,
     options: TrainOptions | None = None,
 ) -> dict[str, Any]:
-    """Train sentiment, complaint, issue and urgency heads; write them and a card to `out_dir`."""
+    """Train every head; write them and a card to `out_dir`.
+
+    Validation splits are never trained on: they choose the settings, calibrate the
+    probabilities and give the card's figures.
+    """
     opts = options or TrainOptions()
     started = time.time()
+    missing = [
+        n
+        for n in (*CARE_SETS, "tweeteval_sentiment", "xlmt_sentiment_it", "complaints")
+        if not (datasets_dir / n).is_dir()
+    ]
+    if missing:
+        raise TrainingError(f"{datasets_dir} lacks the dataset folders {', '.join(missing)}")
     adapters_card: dict[str, Any] | None = None
     model = opts.model
     if opts.adapters_out is not None:
@@ -228,54 +543,88 @@ def train_all(
         else list(extra_examples or [])
     )
     seed_train = [ex for ex in read_seed(opts.seed_file) if ex.split == "train"]
+    log.info("embedding training texts with %s", encoder.version)
 
-    # Sentiment: TweetEval (EN) + UMSAB Italian, plus corrections that carry a sentiment.
+    # Sentiment: tweets (TweetEval, UMSAB Italian), Italian tweets to public services,
+    # financial-service tweets, product reviews and review sentences, and corrections.
     splits = sentiment_splits(datasets_dir)
     te = splits["tweeteval_train"]
     limit = opts.tweeteval_limit or len(te.texts)
-    extra_sent = [ex for ex in extras if carries(ex, "sentiment")]
-    tr_sources = [te.texts[:limit], splits["it_train"].texts, prepare([e.text for e in extra_sent])]
-    y_tr = np.array(
-        te.labels[:limit]
-        + splits["it_train"].labels
-        + [SENTIMENT_LABELS.index(str(e.sentiment)) for e in extra_sent]
-    )
-    is_it = np.array(
-        [False] * limit
-        + [True] * len(splits["it_train"].texts)
-        + [e.lang == "it" for e in extra_sent]
-    )
-    log.info("embedding sentiment training texts with %s", encoder.version)
-    # One cached array per source: reused by other runs whatever the extras are.
-    x_tr = np.concatenate([_embed(encoder, texts, cache) for texts in tr_sources])
-    val = {
-        "en": (
+    sent_train = [
+        Part(
+            "tweeteval_sentiment",
+            "en",
+            _embed(encoder, te.texts[:limit], cache),
+            np.array(te.labels[:limit]),
+        ),
+        Part(
+            "xlmt_sentiment_it",
+            "it",
+            _embed(encoder, splits["it_train"].texts, cache),
+            np.array(splits["it_train"].labels),
+        ),
+        *_care_parts(encoder, cache, datasets_dir, list(SENTIMENT_SETS), "train", "sentiment"),
+        *_correction_parts(encoder, cache, extras, "sentiment"),
+    ]
+    sent_val = [
+        Part(
+            "tweeteval_sentiment",
+            "en",
             _embed(encoder, splits["tweeteval_val"].texts, cache),
             np.array(splits["tweeteval_val"].labels),
+            "macro_recall",
         ),
-        "it": (_embed(encoder, splits["it_val"].texts, cache), np.array(splits["it_val"].labels)),
-    }
-    sentiment, sentiment_card = train_sentiment(x_tr, y_tr, is_it, val, seed)
-    sentiment_it, sentiment_it_card = train_italian_sentiment(
-        x_tr[is_it], y_tr[is_it], val["it"], seed
+        Part(
+            "xlmt_sentiment_it",
+            "it",
+            _embed(encoder, splits["it_val"].texts, cache),
+            np.array(splits["it_val"].labels),
+        ),
+        *_care_parts(encoder, cache, datasets_dir, list(SENTIMENT_SETS), "val", "sentiment"),
+    ]
+    sentiment, sentiment_card = train_softmax_mix(
+        "sentiment",
+        SENTIMENT_LABELS,
+        sent_train,
+        sent_val,
+        [(c, mix, {}) for c in SENTIMENT_C for mix in SOURCE_MIXES],
+        seed,
     )
-
-    # Complaint: the paper's English tweets, plus corrections with a complaint label.
-    comp = complaints(datasets_dir)
-    extra_comp = [ex for ex in extras if carries(ex, "complaint")]
-    x_c = np.concatenate(
+    it_val = [p for p in sent_val if p.lang == "it"]
+    sentiment_it, sentiment_it_card = train_softmax_mix(
+        "sentiment_it",
+        SENTIMENT_LABELS,
+        sent_train,
+        it_val,
         [
-            _embed(encoder, comp.texts, cache),
-            _embed(encoder, prepare([e.text for e in extra_comp]), cache),
-        ]
+            (c, "balanced", {p.name: share for p in sent_train if p.lang != "it"})
+            for c in ITALIAN_C
+            for share in ENGLISH_SHARE_IT
+        ],
+        seed,
     )
-    y_c = np.array(comp.labels + [int(bool(e.complaint)) for e in extra_comp], bool)[:, None]
-    complaint, complaint_card = train_binary(
-        x_c, y_c, ["complaint"], COMPLAINT_C, seed, "complaint"
+    sentiment_it.meta["language"] = "it"
+
+    # Complaint: the paper's tweets (all; the benchmark cross-validates them), financial-
+    # service tweets and product reviews, plus corrections; their validation splits tune.
+    comp = complaints(datasets_dir)
+    comp_train = [
+        Part("complaints", "en", _embed(encoder, comp.texts, cache), np.array(comp.labels)),
+        *_care_parts(encoder, cache, datasets_dir, COMPLAINT_SETS, "train", "complaint"),
+        *_correction_parts(encoder, cache, extras, "complaint"),
+    ]
+    comp_val = _care_parts(encoder, cache, datasets_dir, COMPLAINT_SETS, "val", "complaint")
+    complaint, complaint_card = train_complaint(comp_train, comp_val, seed)
+
+    severity, severity_card = train_severity(
+        _care_parts(encoder, cache, datasets_dir, SEVERITY_SETS, "train", "severity"),
+        _care_parts(encoder, cache, datasets_dir, SEVERITY_SETS, "val", "severity"),
+        seed,
     )
 
     # Issue types and urgency: the seed set's train split plus corrections; each head
-    # learns only from the examples that label its task.
+    # learns only from the examples that label its task. Issue types also learn from the
+    # intent sets, mapped onto our types.
     labelled = seed_train + [ex for ex in extras if carries(ex, "issues") or carries(ex, "urgency")]
     x_s = np.concatenate(
         [
@@ -286,35 +635,33 @@ def train_all(
     # A post and its translation share a group, so they never straddle a CV split.
     groups = np.array([ex.pair or f"row-{i}" for i, ex in enumerate(labelled)])
     with_issues = np.array([carries(ex, "issues") for ex in labelled])
-    y_i = _multi_hot([ex.issues or [] for ex in labelled], ISSUE_TYPES)
-    issues, issues_card = train_binary(
+    y_i = _multi_hot([ex.issues or [] for ex in labelled], ISSUE_TYPES).astype(np.int8)
+    issues, issues_card = train_issues(
         x_s[with_issues],
         y_i[with_issues],
-        ISSUE_TYPES,
-        SEED_C,
+        list(groups[with_issues]),
+        _intent_rows(encoder, cache, datasets_dir, "train"),
+        _intent_rows(encoder, cache, datasets_dir, "val"),
         seed,
-        "issues",
-        groups=list(groups[with_issues]),
     )
     with_urgency = np.array([carries(ex, "urgency") for ex in labelled])
-    y_u = _multi_hot([ex.urgency or [] for ex in labelled], URGENCY_TYPES)
-    urgency, urgency_card = train_binary(
-        x_s[with_urgency],
-        y_u[with_urgency],
-        URGENCY_TYPES,
-        SEED_C,
-        seed,
-        "urgency",
-        groups=list(groups[with_urgency]),
+    urgent = [ex for ex, on in zip(labelled, with_urgency, strict=True) if on]
+    y_u = _multi_hot([ex.urgency or [] for ex in urgent], URGENCY_TYPES)
+    keywords = _multi_hot(
+        [sorted(keyword_urgency(clean(ex.text).text)) for ex in urgent], URGENCY_TYPES
+    )
+    urgency, urgency_card = train_urgency(
+        x_s[with_urgency], y_u, keywords, list(groups[with_urgency]), seed
     )
 
+    heads = (sentiment, sentiment_it, complaint, issues, urgency, severity)
     out.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    for head in (sentiment, sentiment_it, complaint, issues, urgency):
-        path = out / f"{head.name}.npz"
-        head.save(path)
+    for head in heads:
+        head.save(out / f"{head.name}.npz")
         for w, b in head.layers:
             digest.update(w.tobytes() + b.tobytes())
+        digest.update(np.asarray(head.scale + head.shift + head.thresholds, np.float64).tobytes())
     card: dict[str, Any] = {
         "encoder": encoder.version,
         "model": model,
@@ -323,14 +670,22 @@ def train_all(
         "seed": seed,
         "seconds": round(time.time() - started, 1),
         "data": {
-            "sentiment": f"tweeteval_sentiment train_reconstructed (first {limit} of a fixed "
-            "shuffle) + xlmt_sentiment_it train; tuned on both validation splits, "
-            "then refit on train + validation; sentiment_it: xlmt_sentiment_it only, "
-            "used for posts detected (or given) as Italian",
-            "complaint": "complaints/train.csv (all rows; C and threshold by 5-fold CV)",
-            "issues": f"{opts.seed_file.name} split=train ({len(seed_train)} posts, EN+IT); "
-            "C and thresholds by 5-fold CV grouped by translation pair",
-            "urgency": "same seed posts; combined at run time with keyword rules",
+            "sentiment": f"train splits of tweeteval_sentiment (first {limit} of a fixed "
+            "shuffle), xlmt_sentiment_it, "
+            + ", ".join(SENTIMENT_SETS)
+            + "; tuned and calibrated on their validation splits, never refit on them; "
+            "sentiment_it serves posts detected (or given) as Italian",
+            "complaint": "complaints/train.csv (all rows) + train splits of "
+            + ", ".join(COMPLAINT_SETS)
+            + "; C, calibration and threshold on their validation splits",
+            "severity": "train splits of " + ", ".join(SEVERITY_SETS),
+            "issues": f"{opts.seed_file.name} split=train ({len(seed_train)} posts, EN+IT) "
+            "+ intents of " + ", ".join(INTENT_SETS) + " mapped onto issue types; "
+            "C and thresholds by 5-fold CV on the seed posts grouped by translation pair",
+            "urgency": "same seed posts; thresholds tuned for head OR keyword rules",
+            "splits": split_counts(datasets_dir),
+            "split_rule": "classify/care_sets.py: hash of the text, buckets 0-6 train, "
+            "7 val, 8-9 test; official test files kept",
             "extra_examples": len(extras),
             "not_used": "any test split; app_reviews_maalej2016 (academic use only)",
         },
@@ -339,6 +694,7 @@ def train_all(
             "sentiment": sentiment_card,
             "sentiment_it": sentiment_it_card,
             "complaint": complaint_card,
+            "severity": severity_card,
             "issues": issues_card,
             "urgency": urgency_card,
         },
@@ -346,6 +702,21 @@ def train_all(
     (out / CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     log.info("wrote heads to %s in %.0fs", out, card["seconds"])
     return card
+
+
+def _intent_rows(
+    encoder: Encoder, cache: Path | None, datasets_dir: Path, split: str
+) -> list[tuple[str, Array, npt.NDArray[np.int8]]]:
+    """Each intent set's rows as (name, embeddings, labels 1/0/-1 per issue type)."""
+    out = []
+    for name in INTENT_SETS:
+        rows = care_set(datasets_dir, name, split)
+        y = np.full((len(rows), len(ISSUE_TYPES)), -1, np.int8)
+        for i, row in enumerate(rows):
+            for label in row.issues_known:
+                y[i, ISSUE_TYPES.index(label)] = int(label in row.issues)
+        out.append((name, _embed(encoder, [r.text for r in rows], cache), y))
+    return out
 
 
 def train_adapters(datasets_dir: Path, out: Path, opts: TrainOptions) -> dict[str, Any]:

