@@ -113,8 +113,11 @@ def test_forwarding_headers_parsed(peer: str, headers: dict[str, str], expected:
         "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
     }
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
-    asyncio.run(middleware(scope, None, None))  # type: ignore[arg-type]
+    # A thread of its own: an earlier test may leave an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, middleware(scope, None, None)).result()  # type: ignore[arg-type]
     assert seen == [expected]
 
 
