@@ -40,14 +40,10 @@ def _engine() -> Engine:
 
 
 def _reviewer(engine: Engine, username: str) -> Reviewer:
-    from ascolto.auth import UserError, find_user
     from ascolto.review import Reviewer
 
     with Session(engine) as session:
-        user = find_user(session, username)
-    if not user.active:
-        raise UserError(f"user {user.username!r} is disabled")
-    return Reviewer(username=user.username, role=user.role)
+        return Reviewer.named(session, username)
 
 
 def _act(username: str, action: Any) -> None:

@@ -51,6 +51,16 @@ class Reviewer:
     username: str
     role: str
 
+    @classmethod
+    def named(cls, session: Session, username: str) -> Reviewer:
+        """The active user called `username` as a reviewer; a disabled one is refused."""
+        from ascolto.auth import UserError, find_user
+
+        user = find_user(session, username)
+        if not user.active:
+            raise UserError(f"user {user.username!r} is disabled")
+        return cls(username=user.username, role=user.role)
+
 
 @dataclass(frozen=True)
 class QueueItem:

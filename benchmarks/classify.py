@@ -1,6 +1,6 @@
 """Benchmark the classifier on official test splits, against baselines, and its speed.
 
-    python benchmarks/classify.py --datasets /work/shared/datasets
+    python benchmarks/classify.py --datasets ../shared/datasets
 
 Prints a table and writes benchmarks/results/classify.json. This is the only place that
 reads test splits. Embeddings are cached (ASCOLTO_CLASSIFY_CACHE_DIR or --cache-dir), so a
@@ -272,7 +272,7 @@ def _row(name: str, ours: float, published: float | None, baselines: str) -> str
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--datasets", type=Path, default=Path("/work/shared/datasets"))
+    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--encoder", default=None)
     parser.add_argument("--model", default=None)
     parser.add_argument("--head-dir", type=Path, default=None)

@@ -1,6 +1,6 @@
 """Benchmark the defect detector on simulated launches built from real complaint texts.
 
-    python benchmarks/defects.py --datasets /work/shared/datasets
+    python benchmarks/defects.py --datasets ../shared/datasets
 
 Each run simulates a month after the launch of a few products. Every product gets a stream
 of real complaint mentions (tweets to brands and app reviews that the shipped classifier
@@ -686,7 +686,7 @@ def _folded_history(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--datasets", type=Path, default=Path("/work/shared/datasets"))
+    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument(
         "--tune",

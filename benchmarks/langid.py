@@ -1,6 +1,6 @@
 """Benchmark language identification on short posts full of brand and tech words.
 
-    python benchmarks/langid.py --datasets /work/shared/datasets
+    python benchmarks/langid.py --datasets ../shared/datasets
 
 Compares, in the same run, plain lingua over the same candidates (the detector before
 issue 20) with `LanguageIdentifier` (masking, loanwords, function words) on:
@@ -123,7 +123,7 @@ def ms_per_text(detect: Detect, texts: list[str]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", type=Path, default=Path("/work/shared/datasets"))
+    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "langid.json")
     args = parser.parse_args()
     ident = LanguageIdentifier(DEFAULT_LANGUAGES)

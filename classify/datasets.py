@@ -1,4 +1,4 @@
-"""Loaders for /work/shared/datasets-style folders (train and validation splits).
+"""Loaders for the shared datasets folder (../shared/datasets): train and validation splits.
 
 Test splits live in `classify.test_splits`, which only the benchmark imports.
 """
