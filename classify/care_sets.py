@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -309,8 +308,3 @@ def split_counts(datasets_dir: Path) -> dict[str, dict[str, int]]:
             counts[row.split] = counts.get(row.split, 0) + 1
         out[name] = counts
     return out
-
-
-def as_json(row: CareText) -> str:
-    """A row as one JSON line (for inspection and error analysis)."""
-    return json.dumps({k: getattr(row, k) for k in row.__slots__}, ensure_ascii=False)

@@ -483,9 +483,9 @@ def _care_parts(
             y = np.array([SEVERITY_LABELS.index(str(r.severity)) for r in rows])
         else:
             y = np.array([int(getattr(r, label)) for r in rows])
-        metric = "polarity_accuracy" if name == "uci_sentiment_sentences" else "macro_f1"
-        if label != "sentiment":
-            metric = "macro_f1"
+        # The review sentences are positive or negative: a neutral answer counts as wrong.
+        polar = label == "sentiment" and name == "uci_sentiment_sentences"
+        metric = "polarity_accuracy" if polar else "macro_f1"
         x = _embed(encoder, [r.text for r in rows], cache)
         parts.append(Part(name, rows[0].lang if rows else "en", x, y, metric))
     return parts
