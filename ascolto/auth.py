@@ -19,10 +19,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session
 
-from ascolto.errors import AscoltoError
 from ascolto.settings import WebSettings
 from storage import users
 from storage.audit import record
+from storage.errors import AscoltoError
 from storage.models import User, WebSession
 from storage.types import utcnow
 

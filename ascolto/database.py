@@ -8,10 +8,10 @@ from datetime import date
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from ascolto.errors import DatabaseError
 from ascolto.settings import Settings
 from storage import migrate
 from storage.db import get_engine, safe_url, session_scope
+from storage.errors import DatabaseError
 from storage.runs import close_interrupted_runs
 from storage.sources import ProductSpec, SourceSpec, sync_products, sync_sources
 

@@ -30,9 +30,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from ascolto.errors import SettingsError
 from classify.defects.config import DefectConfig
 from classify.pipeline import DEFAULT_ENCODER
+from storage.errors import SettingsError
 
 DEFAULT_CONFIG = Path("settings.toml")
 ENV_PREFIX = "ASCOLTO_"

@@ -207,7 +207,7 @@ def _safely(check: Any) -> bool:
 def embedded_child(settings: str, out: str) -> None:
     """In its own process: every source once on the in-process scheduler's thread pool."""
     from ascolto.database import prepare
-    from ascolto.runner import run_source
+    from ascolto.runtime.runner import run_source
     from ascolto.settings import load_settings
 
     config = load_settings(Path(settings))
@@ -277,7 +277,7 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> list[float]:
 
 def send(env: dict[str, str], task: str, *args: Any) -> None:
     """Send a task the way beat does (the app configured from the same settings)."""
-    from ascolto import tasks
+    from ascolto.runtime import tasks
     from ascolto.settings import load_settings, use_settings
 
     saved = dict(os.environ)

@@ -42,9 +42,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from sqlmodel import Session, select  # noqa: E402
 
-from ascolto.classifying import classify_pending  # noqa: E402
 from ascolto.database import prepare  # noqa: E402
 from ascolto.settings import Settings, load_settings  # noqa: E402
+from classify.classifying import classify_pending  # noqa: E402
 from classify.test_splits import app_reviews, italian_test  # noqa: E402
 from outreach.context import facts_for_mention  # noqa: E402
 from outreach.drafting import Drafter, draft_follow_up, draft_pending  # noqa: E402

@@ -2,7 +2,7 @@
 
 Serves N items from a real HTTP server on 127.0.0.1, half as RSS feeds and half as the pages
 of one Hacker News (Algolia) search, runs every source through
-`ascolto.runner.run_source` (fetch, parse, filter, store in one transaction per run) into a
+`ascolto.runtime.runner.run_source` (fetch, parse, filter, store in one transaction per run) into a
 SQLite file and into PostgreSQL, each in its own process so peak memory is its own, and
 measures in the same run the bare HTTP download of the same pages as the baseline.
 
@@ -169,7 +169,7 @@ def child(backend: str, base: str, feeds: int, hn_pages: int, per_page: int, out
     import sqlalchemy as sa
 
     from ascolto.database import prepare
-    from ascolto.runner import run_source
+    from ascolto.runtime.runner import run_source
     from ascolto.settings import load_settings
 
     schema = None

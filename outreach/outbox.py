@@ -20,12 +20,12 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from ascolto.errors import AscoltoError
 from ascolto.settings import Settings
 from outreach.channels import Channel, DeliveryError, SendResult, get_channel, known_channels
 from storage import audit
 from storage import outbox as store
 from storage.db import session_scope
+from storage.errors import AscoltoError
 from storage.models import Mention, OutboxMessage
 from storage.sources import lease_owner
 from storage.types import utcnow

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ascolto.errors import AscoltoError
+from storage.errors import AscoltoError
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,6 +138,6 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 @pytest.fixture(scope="session")
 def shared_classifier() -> Any:
     """The default classifier, loaded once per test session (loading is the slow part)."""
-    from ascolto.classifying import get_classifier
+    from classify.classifying import get_classifier
 
     return get_classifier(Settings())

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from ascolto import classifying
-from ascolto.classifying import ClassifyReport, classify_pending, classify_texts
 from ascolto.settings import Settings
+from classify import classifying
+from classify.classifying import ClassifyReport, classify_pending, classify_texts
 from storage.classifications import (
     add_labelled_example,
     get_embedding,
@@ -294,7 +294,7 @@ def test_labelled_examples_are_stored_for_training(engine: Engine) -> None:
         assert example.created_at is not None
         assert get_labels(session, mention_id=mention_id) is None
 
-    from ascolto.training import seed_examples
+    from classify.training import seed_examples
 
     (seed,) = seed_examples([example])
     assert seed.issues == ["delivery", "question"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ascolto.scheduler import CLASSIFY_JOB, CLASSIFY_JOB_ID, build_scheduler, sync_jobs
+from ascolto.runtime.scheduler import CLASSIFY_JOB, CLASSIFY_JOB_ID, build_scheduler, sync_jobs
 from storage.db import get_engine, session_scope
 from storage.mentions import ingest
 from storage.migrate import upgrade
@@ -106,7 +106,7 @@ def test_the_scheduler_runs_classification_by_reference(tmp_path: Path) -> None:
         sync_jobs(scheduler, settings)
         job = scheduler.get_job(CLASSIFY_JOB_ID)
         assert job is not None
-        assert job.func_ref == CLASSIFY_JOB == "ascolto.jobs:classify"
+        assert job.func_ref == CLASSIFY_JOB == "ascolto.runtime.jobs:classify"
         assert job.trigger.interval.total_seconds() == 45
         assert job.max_instances == 1
         off = path.read_text().replace("interval = 45", "enabled = false")

@@ -18,9 +18,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner, Result
 
-from ascolto import cli_queue, cli_users
 from ascolto import settings as settings_module
 from ascolto.auth import verify_password
+from ascolto.cli import queue as cli_queue
+from ascolto.cli import users as cli_users
 from ascolto.database import prepare
 from ascolto.settings import Settings, load_settings, use_settings
 from outreach.drafting import draft_for_mention

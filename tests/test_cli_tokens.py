@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from ascolto import cli_tokens
 from ascolto import settings as settings_module
+from ascolto.cli import tokens as cli_tokens
 from ascolto.database import prepare
 from ascolto.settings import Settings, load_settings, use_settings
 from ascolto.web.app import create_app

@@ -1,4 +1,4 @@
-"""Corrections through `ascolto.corrections`: checked, audited, and followed by drafting and
+"""Corrections through `ascolto.review.corrections`: checked, audited, and followed by drafting and
 the review queue, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from ascolto.corrections import CorrectionError, check, correct, undo
-from ascolto.review import Reviewer, queue
+from ascolto.review.corrections import CorrectionError, check, correct, undo
+from ascolto.review.queue import Reviewer, queue
 from ascolto.settings import Settings
-from ascolto.training import seed_examples
+from classify.training import seed_examples
 from outreach.drafting import draft_for_mention, draft_pending
 from storage.classifications import TRAINED_TASKS, get_labels, list_labelled_examples
 from storage.db import session_scope

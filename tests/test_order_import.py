@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from ascolto.order_import import import_orders, parse_file
+from listeners.order_import import import_orders, parse_file
 from tests.conftest import write_settings
 from tests.feedserver import DATA
 

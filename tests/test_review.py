@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from ascolto.database import prepare
-from ascolto.review import Reviewer, ReviewError, Reviewing, escalate, queue, reject, show
+from ascolto.review.queue import Reviewer, ReviewError, Reviewing, escalate, queue, reject, show
 from ascolto.settings import Settings
 from outreach.drafting import draft_for_mention
 from policies.policy_set import default_policy_text

@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
 
-from ascolto import jobs
 from ascolto import settings as settings_module
 from ascolto.database import prepare
-from ascolto.runner import RunReport, run_source
-from ascolto.scheduler import JOB_PREFIX, LISTEN_JOB, build_scheduler, sync_jobs
+from ascolto.runtime import jobs
+from ascolto.runtime.runner import RunReport, run_source
+from ascolto.runtime.scheduler import JOB_PREFIX, LISTEN_JOB, build_scheduler, sync_jobs
 from ascolto.settings import Settings, use_settings
 from tests.conftest import rss_source
 from tests.feedserver import FeedServer, Reply
@@ -120,7 +120,7 @@ def test_jobs_live_in_the_database_by_reference(
         assert next_run_time is not None
         state, referenced = unpickle(blob)
         assert state["id"] == job_id
-        assert state["func"] == LISTEN_JOB == "ascolto.jobs:listen"
+        assert state["func"] == LISTEN_JOB == "ascolto.runtime.jobs:listen"
         assert list(state["args"]) == [name]
         assert state["kwargs"] == {}
         assert state["max_instances"] == 1

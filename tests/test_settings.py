@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from ascolto.errors import SettingsError
 from ascolto.settings import Settings, load_settings
 from listeners.registry import known_kinds
+from storage.errors import SettingsError
 
 SECRET = "s3cr3t-Ünïcode-🔑-value"
 KINDS = ", ".join(known_kinds())  # every registered kind, e.g. "rss"

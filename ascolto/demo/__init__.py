@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from ascolto.demo.server import ReplayServer
-from ascolto.errors import AscoltoError
+from storage.errors import AscoltoError
 
 DEMO_TOKEN_ENV = "ASCOLTO_DEMO_SHOP_TOKEN"  # noqa: S105 (a variable name, not a secret)
 # A fixed port keeps the replayed addresses (which some sources use as ids) the same from

@@ -14,7 +14,6 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from ascolto.errors import SettingsError
 from ascolto.settings import CampaignSettings, Settings
 from ascolto.web.deps import AppEngine, AppSettings, Viewer, csrf_protect, require
 from ascolto.web.templating import render
@@ -31,6 +30,7 @@ from outreach.campaigns.reports import By, figures, write_csv
 from storage import campaigns as store
 from storage.campaigns import report_rows
 from storage.db import session_scope
+from storage.errors import SettingsError
 
 router = APIRouter(tags=["campaigns"], dependencies=[Depends(csrf_protect)])
 Marketer = Annotated[Viewer, Depends(require("marketer"))]

@@ -1,5 +1,5 @@
 """Defect clusters and their alerts: growth over time, keywords, example mentions, and
-acknowledge / dismiss / resolve through `ascolto.defects` (audited there)."""
+acknowledge / dismiss / resolve through `ascolto.defects.detection` (audited there)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from ascolto.defects import TransitionError, act_on_alert, act_on_cluster
+from ascolto.defects.detection import TransitionError, act_on_alert, act_on_cluster
 from ascolto.web.charts import Series, line_chart
 from ascolto.web.deps import AppEngine, Viewer, csrf_protect, require
 from ascolto.web.params import Id

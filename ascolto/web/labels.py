@@ -1,4 +1,4 @@
-"""One mention's labels in the web app, and correcting them (see `ascolto.corrections`).
+"""One mention's labels in the web app, and correcting them (see `ascolto.review.corrections`).
 
 The page `/mentions/{id}` shows the labels, each marked with who corrected it; the form
 posts to `/mentions/{id}/labels` from that page and from the draft page (its `back` field
@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from ascolto.corrections import CorrectionError, correct, labels_of, undo
-from ascolto.review import Reviewer
+from ascolto.review.corrections import CorrectionError, correct, labels_of, undo
+from ascolto.review.queue import Reviewer
 from ascolto.settings import Settings
 from ascolto.web.deps import AppEngine, AppSettings, CurrentViewer, Viewer, csrf_protect, require
 from ascolto.web.queue import safe_url

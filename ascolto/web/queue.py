@@ -16,8 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from ascolto.jobs import deliver_soon
-from ascolto.review import (
+from ascolto.review.queue import (
     Decision,
     Reviewer,
     ReviewError,
@@ -27,6 +26,7 @@ from ascolto.review import (
     reject,
     show,
 )
+from ascolto.runtime.jobs import deliver_soon
 from ascolto.web.deps import AppEngine, AppSettings, Viewer, csrf_protect, require
 from ascolto.web.params import MAX_ID, Id
 from ascolto.web.templating import render

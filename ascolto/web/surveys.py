@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from ascolto import jobs
+from ascolto.runtime import jobs
 from ascolto.settings import CampaignSettings, Settings
 from ascolto.web.survey_phrases import PHRASES, pick_language
 from ascolto.web.templating import render

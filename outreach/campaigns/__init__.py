@@ -1,6 +1,6 @@
 """Post-purchase check-ins: campaigns, their surveys (CSAT, NPS) and what the answers lead to.
 
-    run = run_campaigns(settings, engine)           # the scheduled step (ascolto.jobs)
+    run = run_campaigns(settings, engine)           # the scheduled step (ascolto.runtime.jobs)
     shown = preview(settings, engine, "after-delivery")  # who would get what, and when
     table = figures(report_rows(session), by="product")  # CSAT, NPS, response rate
 

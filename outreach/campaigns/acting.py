@@ -117,7 +117,7 @@ def _classify(
     texts: list[tuple[str, str]],
     report: ActReport,
 ) -> list[Labels | None]:
-    from ascolto.classifying import classify_texts, get_classifier, mention_text, product_specs
+    from classify.classifying import classify_texts, get_classifier, mention_text, product_specs
 
     if classifier is None and settings.classify.enabled:
         try:
@@ -222,7 +222,7 @@ def _upsert_mention(
 
 
 def _record(mention: Mention, labels: Labels) -> LabelsRecord:
-    from ascolto.classifying import to_record
+    from classify.classifying import to_record
     from storage.classifications import PendingMention
 
     pending = PendingMention(

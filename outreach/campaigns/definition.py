@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from ascolto.errors import SettingsError
 from ascolto.settings import CampaignSettings, Settings
 from outreach.campaigns.timing import Delay, Window, add_delay, day_start, next_send_time, zone
 from storage import audit
 from storage import campaigns as store
+from storage.errors import SettingsError
 from storage.models import Campaign, Customer
 from storage.types import utcnow
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ascolto.errors import SettingsError
 from ascolto.settings import Settings, TeamSettings, read_secret
 from outreach.channels.base import DeliveryError
+from storage.errors import SettingsError
 
 
 def team_of(settings: Settings, name: str, channel: str) -> TeamSettings:

@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner, Result
 
-from ascolto import cli_campaigns
 from ascolto import settings as settings_module
+from ascolto.cli import campaigns as cli_campaigns
 from ascolto.settings import Settings, use_settings
 from outreach.campaigns import figures, run_campaigns
 from outreach.campaigns.definition import CampaignError, save_campaign, sync_campaigns

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
-from ascolto.scheduler import CAMPAIGNS_JOB_ID, build_scheduler, sync_jobs
+from ascolto.runtime.scheduler import CAMPAIGNS_JOB_ID, build_scheduler, sync_jobs
 from ascolto.settings import Settings
 from outreach.campaigns import run_campaigns
 from outreach.campaigns.definition import save_campaign

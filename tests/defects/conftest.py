@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from ascolto.defects import DefectReport, detect_defects
+from ascolto.defects.detection import DefectReport, detect_defects
 from ascolto.settings import Settings
 from storage.classifications import LabelsRecord, save_labels
 from storage.db import session_scope

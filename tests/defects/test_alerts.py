@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from ascolto.alerting import notify_alerts
-from ascolto.defects import act_on_alert
+from ascolto.defects.alerting import notify_alerts
+from ascolto.defects.detection import act_on_alert
 from outreach.channels.webhook import SIGNATURE_HEADER, verify
 from outreach.outbox import deliver_due
 from storage.models import OutboxMessage

@@ -10,8 +10,8 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from ascolto.corrections import correct
-from ascolto.review import Reviewer
+from ascolto.review.corrections import correct
+from ascolto.review.queue import Reviewer
 from ascolto.settings import Settings
 from classify.defects import ClusterState
 from storage.classifications import get_embedding

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from ascolto.defects import TransitionError, act_on_alert, act_on_cluster
+from ascolto.defects.detection import TransitionError, act_on_alert, act_on_cluster
 from storage.models import AuditEvent
 from tests.defects.conftest import World, detect
 from tests.factories import at

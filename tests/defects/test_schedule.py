@@ -9,8 +9,8 @@ import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
-from ascolto import jobs
-from ascolto.scheduler import DEFECTS_JOB_ID, DELIVER_JOB_ID, build_scheduler, sync_jobs
+from ascolto.runtime import jobs
+from ascolto.runtime.scheduler import DEFECTS_JOB_ID, DELIVER_JOB_ID, build_scheduler, sync_jobs
 from ascolto.settings import use_settings
 from storage.types import utcnow
 from tests.defects.conftest import World

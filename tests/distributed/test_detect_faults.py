@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from ascolto.alerting import notify_alerts
 from ascolto.database import prepare
-from ascolto.defects import detect_defects
+from ascolto.defects.alerting import notify_alerts
+from ascolto.defects.detection import detect_defects
+from ascolto.runtime.locks import holders, step_lock
 from ascolto.settings import load_settings
-from ascolto.steplock import holders, step_lock
 from storage.models import Alert, DefectClusterMember, OutboxMessage, Product
 from tests.defects.conftest import World
 from tests.distributed.cluster import PrivateRedis, wait_for

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from ascolto import tasks
-from ascolto.beat_schedule import Scheduler, beat_schedule
-from ascolto.errors import SettingsError
+from ascolto.runtime import tasks
+from ascolto.runtime.beat_schedule import Scheduler, beat_schedule
+from ascolto.runtime.locks import holders, step_lock
 from ascolto.settings import load_settings
-from ascolto.steplock import holders, step_lock
 from storage.db import get_engine
+from storage.errors import SettingsError
 from tests.conftest import POSTGRES_URL, write_settings
 
 SOURCES = (

@@ -12,8 +12,8 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from ascolto.runtime.locks import holders
 from ascolto.settings import load_settings
-from ascolto.steplock import holders
 from outreach.drafting import draft_pending
 from storage.models import Classification, Draft, Mention
 from tests.distributed.cluster import Cluster, PrivateRedis, wait_for

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ascolto.runner import run_source
+from ascolto.runtime.runner import run_source
 from tests.feedserver import DATA, FeedServer, Reply
 from tests.listeners.apis import APPSTORE, api_source, appstore_path, mentions, setup
 
@@ -82,7 +82,7 @@ def test_bad_reviews_are_quarantined(server: FeedServer, make_settings: Any) -> 
 
 
 def test_options_are_validated(make_settings: Any) -> None:
-    from ascolto.errors import SettingsError
+    from storage.errors import SettingsError
 
     with pytest.raises(SettingsError, match="two-letter"):
         make_settings(api_source("src", "appstore", app_ids=["1"], countries=["usa"]))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ascolto.runner import run_source
+from ascolto.runtime.runner import run_source
 from tests.feedserver import DATA, FeedServer, Reply
 from tests.listeners.apis import BLUESKY, SEARCH_PATH, mentions, runs, setup
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ascolto.runner import run_source
+from ascolto.runtime.runner import run_source
 from listeners.registry import known_kinds
 from tests.feedserver import FeedServer, Reply
 from tests.listeners.apis import SCENARIOS, mentions, runs, setup

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ascolto.runner import run_source
+from ascolto.runtime.runner import run_source
 from tests.feedserver import DATA, FeedServer, Reply
 from tests.listeners.apis import HACKERNEWS, HN_PATH, mentions, setup
 

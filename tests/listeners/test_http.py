@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from ascolto.database import prepare
-from ascolto.runner import run_source
+from ascolto.runtime.runner import run_source
 from ascolto.settings import HttpSettings, Settings
 from listeners.errors import BadContent, ListenError, RateLimited, SourceUnavailable
 from listeners.http import HostThrottle, HttpClient, retry_after_seconds

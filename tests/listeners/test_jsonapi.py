@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from ascolto.errors import SettingsError
-from ascolto.runner import run_source
+from ascolto.runtime.runner import run_source
+from storage.errors import SettingsError
 from tests.feedserver import DATA, FeedServer, Reply
 from tests.listeners.apis import JSON, SEARCH_PATH, api_source, mentions, quarantined, setup
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ascolto.runner import run_source
+from ascolto.runtime.runner import run_source
 from listeners.mastodon import next_link
 from tests.feedserver import DATA, FeedServer, Reply
 from tests.listeners.apis import MASTODON, MASTODON_HOST, TAG_PATH, api_source, mentions, setup

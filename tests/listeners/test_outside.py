@@ -15,7 +15,7 @@ from scrapy.exceptions import IgnoreRequest
 
 import listeners.http
 from ascolto.database import prepare
-from ascolto.runner import run_source
+from ascolto.runtime.runner import run_source
 from ascolto.settings import HttpSettings
 from listeners.crawl.guard import PublicOnly
 from listeners.http import HostThrottle, HttpClient, PrivateAddress, public_address

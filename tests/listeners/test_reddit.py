@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from ascolto.runner import run_source
+from ascolto.runtime.runner import run_source
 from tests.feedserver import DATA, FeedServer, Reply
 from tests.listeners.apis import REDDIT, api_source, mentions, quarantined, runs, setup
 
@@ -238,7 +238,7 @@ def test_malformed_items_are_quarantined_once_and_the_rest_stored(
 
 
 def test_options_need_something_to_read(make_settings: Any) -> None:
-    from ascolto.errors import SettingsError
+    from storage.errors import SettingsError
 
     with pytest.raises(SettingsError, match="set `query`, `subreddits`, or both"):
         make_settings(api_source("src", "reddit"))

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from ascolto.database import prepare
-from ascolto.runner import RunReport, run_source
+from ascolto.runtime.runner import RunReport, run_source
 from ascolto.settings import Settings
 from listeners.crawl.extract import extract_page, parse_date
 from listeners.crawl.runner import run_crawl

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from ascolto.database import prepare
-from ascolto.runner import RunReport, run_source
+from ascolto.runtime.runner import RunReport, run_source
 from ascolto.settings import HttpSettings, Settings
 from listeners.http import HttpClient
 from listeners.keywords import KeywordFilter, fold

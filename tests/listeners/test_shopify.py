@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from ascolto.database import prepare
-from ascolto.runner import run_source
+from ascolto.runtime.runner import run_source
 from ascolto.settings import Settings
 from storage.models import (
     Customer,

@@ -23,10 +23,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from ascolto.classifying import classify_pending
 from ascolto.database import prepare
-from ascolto.review import Reviewer, Reviewing
+from ascolto.review.queue import Reviewer, Reviewing
 from ascolto.settings import Settings
+from classify.classifying import classify_pending
 from outreach.drafting import draft_pending
 from outreach.outbox import deliver_due
 from storage.db import session_scope

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from ascolto.auth import create_user
-from ascolto.review import Reviewer, Reviewing
+from ascolto.review.queue import Reviewer, Reviewing
 from ascolto.settings import Settings
 from outreach.drafting import draft_for_mention, draft_pending
 from outreach.metrics import case_times, mark_resolved, percentile, response_metrics

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from ascolto.scheduler import DRAFT_JOB_ID, build_scheduler, sync_jobs
+from ascolto.runtime.scheduler import DRAFT_JOB_ID, build_scheduler, sync_jobs
 from outreach.drafting import draft_pending
 from storage.models import Draft
 from tests.factories import at
@@ -177,5 +177,5 @@ def test_the_drafting_step_is_scheduled_when_outreach_is_enabled(
     job = scheduler.get_job(DRAFT_JOB_ID)
     assert (job is not None) == enabled
     if job is not None:
-        assert job.func_ref == "ascolto.jobs:draft"
+        assert job.func_ref == "ascolto.runtime.jobs:draft"
         assert job.trigger.interval.total_seconds() == 300

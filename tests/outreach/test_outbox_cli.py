@@ -11,9 +11,9 @@ import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
-from ascolto import jobs
 from ascolto import settings as settings_module
-from ascolto.scheduler import DELIVER_JOB_ID, build_scheduler, sync_jobs
+from ascolto.runtime import jobs
+from ascolto.runtime.scheduler import DELIVER_JOB_ID, build_scheduler, sync_jobs
 from ascolto.settings import use_settings
 from storage import outbox as store
 from storage.db import session_scope

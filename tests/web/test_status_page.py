@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ascolto.database import prepare
-from ascolto.runner import run_source
+from ascolto.runtime.runner import run_source
 from ascolto.web.app import create_app
 from tests.conftest import rss_source
 from tests.feedserver import FeedServer, Reply

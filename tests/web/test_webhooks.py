@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from ascolto.database import prepare
-from ascolto.scheduler import JOB_PREFIX, build_scheduler, sync_jobs
+from ascolto.runtime.scheduler import JOB_PREFIX, build_scheduler, sync_jobs
 from ascolto.settings import Settings
 from ascolto.web.app import create_app
 from listeners.shopify import parse_order

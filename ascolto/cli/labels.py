@@ -19,8 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 if TYPE_CHECKING:
-    from ascolto.corrections import Outcome
-    from ascolto.review import Reviewer
+    from ascolto.review.corrections import Outcome
+    from ascolto.review.queue import Reviewer
     from storage.models import Classification
 
 app = typer.Typer(
@@ -44,7 +44,7 @@ def _engine() -> Engine:
 
 
 def _reviewer(engine: Engine, username: str) -> Reviewer:
-    from ascolto.review import Reviewer
+    from ascolto.review.queue import Reviewer
 
     with Session(engine) as session:
         return Reviewer.named(session, username)
@@ -80,8 +80,8 @@ def _who(corrected: dict[str, Any], name: str) -> str:
 @app.command("show")
 def show_command(mention_id: MentionId) -> None:
     """The mention's labels: the model's, or the person's who corrected them."""
-    from ascolto.cli import out
-    from ascolto.corrections import LABEL_FIELDS, CorrectionError, labels_of
+    from ascolto.cli.output import out
+    from ascolto.review.corrections import LABEL_FIELDS, CorrectionError, labels_of
     from storage.classifications import get_labels, get_mention
 
     with Session(_engine()) as session:
@@ -140,7 +140,7 @@ def correct_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
     """Correct a mention's labels; prints them before and after."""
-    from ascolto.corrections import CorrectionError, correct
+    from ascolto.review.corrections import CorrectionError, correct
     from ascolto.settings import get_settings
     from storage.db import session_scope
 
@@ -181,7 +181,7 @@ def corrections_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Labels people set on mentions, newest first."""
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from storage.classifications import list_labelled_examples
 
     with Session(_engine()) as session:
@@ -233,7 +233,7 @@ def undo_command(
     username: As,
 ) -> None:
     """Undo a correction: the mention gets the model's label of that task back."""
-    from ascolto.corrections import undo
+    from ascolto.review.corrections import undo
     from ascolto.settings import get_settings
     from storage.db import session_scope
 
@@ -245,8 +245,8 @@ def undo_command(
 
 
 def _print_outcome(outcome: Outcome, *, as_json: bool, verb: str) -> None:
-    from ascolto.cli import out
-    from ascolto.corrections import LABEL_FIELDS
+    from ascolto.cli.output import out
+    from ascolto.review.corrections import LABEL_FIELDS
 
     if as_json:
         document = {

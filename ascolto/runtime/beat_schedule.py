@@ -7,7 +7,7 @@ from typing import Any
 from celery.beat import PersistentScheduler, ScheduleEntry
 from celery.schedules import schedule as every
 
-from ascolto.scheduler import steps
+from ascolto.runtime.scheduler import steps
 from ascolto.settings import Settings
 
 

@@ -1,4 +1,4 @@
-"""Distributed mode: every step of `ascolto.jobs` as a Celery task, on any number of workers.
+"""Distributed mode: every step of `ascolto.runtime.jobs` as a Celery task, on many workers.
 
 The tasks call the same job functions as the in-process scheduler. Delivery is at least
 once (`acks_late`, `reject_on_worker_lost`): a task whose worker died runs again on
@@ -19,11 +19,11 @@ from celery import Celery, Task, signals
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from ascolto import jobs
 from ascolto.database import engine_for
-from ascolto.errors import SettingsError
+from ascolto.runtime import jobs
+from ascolto.runtime.locks import step_lock
 from ascolto.settings import Settings, get_settings
-from ascolto.steplock import step_lock
+from storage.errors import SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def check_distributed(settings: Settings) -> None:
 
 def configure(settings: Settings) -> Celery:
     """Point the Celery app at the configured broker, with the schedule from the settings."""
-    from ascolto.beat_schedule import beat_schedule
+    from ascolto.runtime.beat_schedule import beat_schedule
 
     check_distributed(settings)
     broker = settings.broker

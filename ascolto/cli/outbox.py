@@ -35,7 +35,7 @@ def list_command(
     """Messages, newest first, with their status and last error."""
     from sqlmodel import Session
 
-    from ascolto.cli import err, out
+    from ascolto.cli.output import err, out
     from storage.outbox import count_by_status, list_messages
 
     if status is not None and status not in STATUSES:
@@ -71,7 +71,7 @@ def show(message_id: Annotated[int, typer.Argument(help="Message id.")]) -> None
     """One message in full: where it goes, its text, and what happened to it."""
     from sqlmodel import Session
 
-    from ascolto.cli import err, out
+    from ascolto.cli.output import err, out
     from storage.outbox import get_message
 
     with Session(_engine()) as session:
@@ -112,7 +112,7 @@ def retry_command(
     ] = False,
 ) -> None:
     """Send a failed, cancelled or uncertain message again at the next delivery pass."""
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from outreach.outbox import retry
     from storage.db import session_scope
 
@@ -127,7 +127,7 @@ def cancel_command(
     reason: Annotated[str | None, typer.Option(help="Why, for the audit trail.")] = None,
 ) -> None:
     """Never send a pending, failed or uncertain message."""
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from outreach.outbox import cancel
     from storage.db import session_scope
 
@@ -141,8 +141,8 @@ def deliver_command(
     limit: Annotated[int, typer.Option(min=1, help="Send at most this many messages.")] = 100,
 ) -> None:
     """One pass now: enqueue notifications of new alerts, then send every due message."""
-    from ascolto.alerting import notify_alerts
-    from ascolto.cli import out
+    from ascolto.cli.output import out
+    from ascolto.defects.alerting import notify_alerts
     from ascolto.settings import get_settings
     from outreach.outbox import deliver_due
 

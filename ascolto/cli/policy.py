@@ -167,7 +167,7 @@ def explain(
     from sqlmodel import Session
 
     from ascolto.database import prepare
-    from ascolto.review import draft_context
+    from ascolto.review.queue import draft_context
     from outreach.drafting import policy_version
     from storage.models import Draft
 

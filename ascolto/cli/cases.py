@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
-from ascolto.errors import AscoltoError
+from storage.errors import AscoltoError
 
 app = typer.Typer(
     help="Care cases: response metrics, and marking a mention resolved.", no_args_is_help=True
@@ -44,7 +44,7 @@ def metrics_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
     """First response time and time to resolution (median and 90th percentile)."""
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from ascolto.database import prepare
     from ascolto.settings import get_settings
     from outreach.metrics import response_metrics
@@ -80,7 +80,7 @@ def resolve_command(
 ) -> None:
     """Mark a mention's case resolved (its time to resolution stops now)."""
     from ascolto.auth import find_user
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from ascolto.database import prepare
     from ascolto.settings import get_settings
     from outreach.metrics import case_times, mark_resolved

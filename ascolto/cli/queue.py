@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 if TYPE_CHECKING:
-    from ascolto.review import Decision, Reviewer
+    from ascolto.review.queue import Decision, Reviewer
 
 app = typer.Typer(
     help="Review drafts: list, show, approve, edit, reject, escalate.", no_args_is_help=True
@@ -40,7 +40,7 @@ def _engine() -> Engine:
 
 
 def _reviewer(engine: Engine, username: str) -> Reviewer:
-    from ascolto.review import Reviewer
+    from ascolto.review.queue import Reviewer
 
     with Session(engine) as session:
         return Reviewer.named(session, username)
@@ -48,7 +48,7 @@ def _reviewer(engine: Engine, username: str) -> Reviewer:
 
 def _act(username: str, action: Any) -> None:
     """Run a review action in one transaction and report its outcome."""
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from storage.db import session_scope
 
     engine = _engine()
@@ -75,8 +75,8 @@ def list_command(
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 200,
 ) -> None:
     """Open drafts, safety, legal and press first, then the longest waiting."""
-    from ascolto.cli import out
-    from ascolto.review import queue
+    from ascolto.cli.output import out
+    from ascolto.review.queue import queue
 
     with Session(_engine()) as session:
         items = queue(session, limit=limit)
@@ -121,8 +121,8 @@ def list_command(
 @app.command("show")
 def show_command(draft_id: DraftId) -> None:
     """A draft with its mention, labels, the customer's history and the verdict."""
-    from ascolto.cli import out
-    from ascolto.review import show
+    from ascolto.cli.output import out
+    from ascolto.review.queue import show
 
     with Session(_engine()) as session:
         view = show(session, draft_id)
@@ -178,7 +178,7 @@ def show_command(draft_id: DraftId) -> None:
 
 
 def _print_findings(findings: list[dict[str, str]]) -> None:
-    from ascolto.cli import out
+    from ascolto.cli.output import out
 
     table = Table()
     for column in ("rule", "outcome", "why"):
@@ -191,7 +191,7 @@ def _print_findings(findings: list[dict[str, str]]) -> None:
 @app.command("approve")
 def approve_command(draft_id: DraftId, username: As) -> None:
     """Approve a draft: it is checked again for your role, then queued for sending once."""
-    from ascolto.review import Reviewing
+    from ascolto.review.queue import Reviewing
     from ascolto.settings import get_settings
 
     reviewing = Reviewing(get_settings())
@@ -210,7 +210,7 @@ def edit_command(
     ] = None,
 ) -> None:
     """Replace a draft's text; it is checked again and the new verdict shown."""
-    from ascolto.review import Reviewing
+    from ascolto.review.queue import Reviewing
     from ascolto.settings import get_settings
 
     if (text is None) == (file is None):
@@ -224,7 +224,7 @@ def edit_command(
 
 
 def _read(path: Path) -> str:
-    from ascolto.review import ReviewError
+    from ascolto.review.queue import ReviewError
 
     try:
         return path.read_text(encoding="utf-8")
@@ -235,7 +235,7 @@ def _read(path: Path) -> str:
 @app.command("reject")
 def reject_command(draft_id: DraftId, username: As, reason: ReasonOption) -> None:
     """Reject a draft, saying why; nothing is sent."""
-    from ascolto.review import reject
+    from ascolto.review.queue import reject
 
     _act(username, lambda s, r: reject(s, draft_id, reviewer=r, reason=reason))
 
@@ -243,6 +243,6 @@ def reject_command(draft_id: DraftId, username: As, reason: ReasonOption) -> Non
 @app.command("escalate")
 def escalate_command(draft_id: DraftId, username: As, reason: ReasonOption) -> None:
     """Hand a draft to a supervisor, saying why."""
-    from ascolto.review import escalate
+    from ascolto.review.queue import escalate
 
     _act(username, lambda s, r: escalate(s, draft_id, reviewer=r, reason=reason))

@@ -12,9 +12,9 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from fastapi import FastAPI
 
-from ascolto import jobs
 from ascolto.database import prepare
-from ascolto.scheduler import build_scheduler, sync_jobs
+from ascolto.runtime import jobs
+from ascolto.runtime.scheduler import build_scheduler, sync_jobs
 from ascolto.settings import Settings
 from storage.db import safe_url
 

@@ -12,7 +12,7 @@ import typer
 
 from ascolto.settings import get_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 Pool = Literal["prefork", "solo", "threads"]
 
@@ -34,9 +34,9 @@ def worker(
     Needs `broker.url` and a PostgreSQL `database.url`. Start as many as wanted, on as
     many machines; the first one migrates the database.
     """
-    from ascolto import jobs, tasks
     from ascolto.database import engine_for, prepare
-    from ascolto.steplock import step_lock
+    from ascolto.runtime import jobs, tasks
+    from ascolto.runtime.locks import step_lock
 
     if pool not in ("prefork", "solo", "threads"):
         raise typer.BadParameter("expected prefork, solo or threads", param_hint="--pool")
@@ -69,8 +69,8 @@ def beat(
     loglevel: Annotated[str, typer.Option(help="Celery's log level.")] = "INFO",
 ) -> None:
     """Send each step's task on its schedule from the settings (run exactly one beat)."""
-    from ascolto import tasks
-    from ascolto.beat_schedule import Scheduler
+    from ascolto.runtime import tasks
+    from ascolto.runtime.beat_schedule import Scheduler
 
     app = tasks.configure(get_settings())
     app.Beat(schedule=str(schedule_file), scheduler=Scheduler, loglevel=loglevel).run()

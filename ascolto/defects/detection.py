@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from ascolto.classifying import mention_text
 from ascolto.settings import Settings
+from classify.classifying import mention_text
 from storage import audit
 from storage.db import session_scope
 from storage.defects import (

@@ -21,16 +21,16 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 
 JOB_PREFIX = "listen:"
-LISTEN_JOB = "ascolto.jobs:listen"
-CLASSIFY_JOB = "ascolto.jobs:classify"
+LISTEN_JOB = "ascolto.runtime.jobs:listen"
+CLASSIFY_JOB = "ascolto.runtime.jobs:classify"
 CLASSIFY_JOB_ID = "classify"
-DELIVER_JOB = "ascolto.jobs:deliver"
+DELIVER_JOB = "ascolto.runtime.jobs:deliver"
 DELIVER_JOB_ID = "deliver"
-DRAFT_JOB = "ascolto.jobs:draft"
+DRAFT_JOB = "ascolto.runtime.jobs:draft"
 DRAFT_JOB_ID = "draft"
-DEFECTS_JOB = "ascolto.jobs:defects"
+DEFECTS_JOB = "ascolto.runtime.jobs:defects"
 DEFECTS_JOB_ID = "defects"
-CAMPAIGNS_JOB = "ascolto.jobs:campaigns"
+CAMPAIGNS_JOB = "ascolto.runtime.jobs:campaigns"
 CAMPAIGNS_JOB_ID = "campaigns"
 # Check-ins are due within send windows hours long: a pass every two minutes is on time.
 CAMPAIGNS_INTERVAL = 120

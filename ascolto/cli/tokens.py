@@ -26,7 +26,7 @@ def create(
 ) -> None:
     """Create a token and print it once: it is stored only as a hash."""
     from ascolto.api_tokens import create_token
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from storage.db import session_scope
 
     with session_scope(_engine()) as session:
@@ -41,7 +41,7 @@ def list_command() -> None:
     """Every token: its user, when it was created and last used, and whether it is revoked."""
     from sqlmodel import Session
 
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from storage.api_tokens import list_tokens
 
     with Session(_engine()) as session:
@@ -69,7 +69,7 @@ def revoke(
 ) -> None:
     """Revoke a token: scripts using it are refused from now on."""
     from ascolto.api_tokens import revoke_token
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from storage.db import session_scope
 
     with session_scope(_engine()) as session:

@@ -16,27 +16,25 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ascolto import (
-    __version__,
-    cli_campaigns,
-    cli_cases,
-    cli_defects,
-    cli_distributed,
-    cli_labels,
-    cli_outbox,
-    cli_policy,
-    cli_queue,
-    cli_tokens,
-    cli_users,
-)
-from ascolto.errors import AscoltoError
-from ascolto.runner import RunReport
+from ascolto import __version__
+from ascolto.cli import campaigns as cli_campaigns
+from ascolto.cli import cases as cli_cases
+from ascolto.cli import defects as cli_defects
+from ascolto.cli import distributed as cli_distributed
+from ascolto.cli import labels as cli_labels
+from ascolto.cli import outbox as cli_outbox
+from ascolto.cli import policy as cli_policy
+from ascolto.cli import queue as cli_queue
+from ascolto.cli import tokens as cli_tokens
+from ascolto.cli import users as cli_users
+from ascolto.cli.output import EXIT_FAILED, err, out
+from ascolto.runtime.runner import RunReport
 from ascolto.settings import Settings, get_settings, load_settings, use_settings
+from storage.errors import AscoltoError
 from storage.types import is_digits
 
 app = typer.Typer(
@@ -67,12 +65,6 @@ app.add_typer(cli_cases.app, name="cases")
 app.command()(cli_distributed.worker)
 app.command()(cli_distributed.beat)
 app.command()(cli_distributed.bench)
-
-# Piped output is read by scripts and pagers, not an 80-column terminal: give tables room.
-out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
-
-EXIT_FAILED = 1
 
 
 def _version(value: bool) -> None:
@@ -107,7 +99,7 @@ def main_options(
 @app.command()
 def run() -> None:
     """Migrate the database, then poll every source on its schedule and serve the web app."""
-    from ascolto.service import serve
+    from ascolto.runtime.service import serve
 
     settings = get_settings()
     if settings.web.enabled:
@@ -143,7 +135,7 @@ def listen(
         err.print("no enabled sources in the settings")
         raise typer.Exit(2)
     if not once and not dry_run:
-        from ascolto.service import serve
+        from ascolto.runtime.service import serve
 
         only = set(names)
         trimmed = settings.model_copy(
@@ -166,7 +158,7 @@ def listen(
 def _one_round(settings: Settings, names: list[str], *, dry_run: bool = False) -> list[RunReport]:
     """Run each named source once, with a progress display on a terminal."""
     from ascolto.database import prepare
-    from ascolto.runner import run_source
+    from ascolto.runtime.runner import run_source
 
     engine = prepare(settings)
     reports: list[RunReport] = []
@@ -206,7 +198,7 @@ def demo(
     """Every kind of source against recorded responses on a local server: no accounts needed."""
     from ascolto import logs
     from ascolto.demo import start
-    from ascolto.service import serve
+    from ascolto.runtime.service import serve
 
     if fresh:
         for leftover in directory.glob("demo.db*"):
@@ -395,7 +387,7 @@ def _parse_since(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _default_datasets() -> Path:
@@ -429,8 +421,8 @@ def classify(
     if input_file is not None:
         _classify_file(settings, input_file, as_json=as_json)
         return
-    from ascolto.classifying import ClassifyReport, classify_pending
     from ascolto.database import prepare
+    from classify.classifying import ClassifyReport, classify_pending
 
     cutoff = _parse_since(since) if since else None
     engine = prepare(settings)
@@ -472,7 +464,7 @@ def classify(
 
 def _classify_file(settings: Settings, path: Path, *, as_json: bool) -> None:
     """Classify each JSON line of `path`; a malformed line gives an `error`, not a stop."""
-    from ascolto.classifying import get_classifier, product_specs
+    from classify.classifying import get_classifier, product_specs
     from classify.labels import Text
 
     try:
@@ -554,7 +546,7 @@ def explain(
 ) -> None:
     """A mention's labels with their scores, and the training examples nearest to it."""
     from ascolto.database import prepare
-    from ascolto.explaining import explain_mention
+    from classify.explaining import explain_mention
 
     settings = get_settings()
     engine = prepare(settings)
@@ -638,8 +630,8 @@ def train(
 ) -> None:
     """Train the heads from the public datasets plus the labelled examples in the database."""
     from ascolto.database import prepare
-    from ascolto.training import train_heads
     from classify.train import TrainingError
+    from classify.training import train_heads
 
     settings = get_settings()
     engine = prepare(settings)
@@ -734,10 +726,10 @@ def import_orders(
 ) -> None:
     """Import orders from a CSV file; exit 1 when rows were rejected, 2 if unreadable.
 
-    Columns: see ascolto.order_import (order_id, email, ordered_at, sku or title required).
+    Columns: see listeners.order_import (order_id, email, ordered_at, sku or title required).
     """
     from ascolto.database import prepare
-    from ascolto.order_import import ImportFileError, import_orders
+    from listeners.order_import import ImportFileError, import_orders
 
     settings = get_settings()
     try:

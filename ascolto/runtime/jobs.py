@@ -1,4 +1,5 @@
-"""Functions the scheduler calls by reference ("ascolto.jobs:listen"), never pickled objects."""
+"""Functions the scheduler calls by reference ("ascolto.runtime.jobs:listen"), never pickled
+objects."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import threading
 from typing import Any
 
 from ascolto.database import engine_for
-from ascolto.runner import run_source
+from ascolto.runtime.runner import run_source
 from ascolto.settings import get_settings
 
 # Set when the process is asked to stop: runs give up at their next wait instead of
@@ -32,7 +33,7 @@ def listen(name: str) -> None:
 
 def classify() -> None:
     """Label the mentions that have no labels from the current model."""
-    from ascolto.classifying import classify_pending
+    from classify.classifying import classify_pending
 
     if STOP.is_set():
         return
@@ -60,7 +61,7 @@ DELIVER_JOB_ID = "deliver"
 
 def deliver() -> None:
     """Enqueue notifications of new alerts, then deliver the outbox's due messages."""
-    from ascolto.alerting import notify_alerts
+    from ascolto.defects.alerting import notify_alerts
     from outreach.outbox import deliver_due
 
     if STOP.is_set():
@@ -115,7 +116,7 @@ DEFECTS_JOB_ID = "defects"
 
 def defects() -> None:
     """Group the complaints classified since the last run into defect clusters; alert."""
-    from ascolto.defects import detect_defects
+    from ascolto.defects.detection import detect_defects
 
     if STOP.is_set():
         return

@@ -48,7 +48,7 @@ def add(
 ) -> None:
     """Add a user; the password is asked for (twice) or read from standard input."""
     from ascolto.auth import create_user
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from storage.db import session_scope
 
     password = _password(password_stdin)
@@ -62,7 +62,7 @@ def list_command() -> None:
     """Every user with their role and whether they may sign in."""
     from sqlmodel import Session
 
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from storage.users import list_users
 
     with Session(_engine()) as session:
@@ -84,7 +84,7 @@ def list_command() -> None:
 def disable(name: Annotated[str, typer.Argument(help="Username.")]) -> None:
     """Stop a user from signing in and end their sessions (nothing they did is deleted)."""
     from ascolto.auth import set_active
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from storage.db import session_scope
 
     with session_scope(_engine()) as session:
@@ -96,7 +96,7 @@ def disable(name: Annotated[str, typer.Argument(help="Username.")]) -> None:
 def enable(name: Annotated[str, typer.Argument(help="Username.")]) -> None:
     """Let a disabled user sign in again."""
     from ascolto.auth import set_active
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from storage.db import session_scope
 
     with session_scope(_engine()) as session:
@@ -111,7 +111,7 @@ def passwd(
 ) -> None:
     """Set a new password for a user and end their sessions."""
     from ascolto.auth import find_user, set_password
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from storage.db import session_scope
 
     engine = _engine()
@@ -130,7 +130,7 @@ def role_command(
 ) -> None:
     """Give a user another role."""
     from ascolto.auth import set_role
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from storage.db import session_scope
 
     with session_scope(_engine()) as session:

@@ -20,11 +20,11 @@ from typing import Any
 from sqlmodel import Session
 
 from ascolto.auth import CARE_ROLES, has_role
-from ascolto.errors import AscoltoError
 from ascolto.settings import Settings
 from policies import DraftContext, PolicySet, Verdict
 from storage import review as store
 from storage.audit import record
+from storage.errors import AscoltoError
 from storage.models import AuditEvent, Classification, Customer, Draft, Mention, OutboxMessage
 from storage.types import utcnow
 

@@ -21,10 +21,9 @@ from typing import Any
 from sqlmodel import Session
 
 from ascolto.auth import CARE_ROLES, has_role
-from ascolto.classifying import mention_text
-from ascolto.errors import AscoltoError
-from ascolto.review import OPEN, Reviewer, withdraw
+from ascolto.review.queue import OPEN, Reviewer, withdraw
 from ascolto.settings import Settings
+from classify.classifying import mention_text
 from classify.datasets import ISSUE_TYPES, SENTIMENT_LABELS, URGENCY_TYPES
 from storage.audit import record
 from storage.classifications import (
@@ -37,6 +36,7 @@ from storage.classifications import (
     undo_correction,
 )
 from storage.defects import StaleWrite
+from storage.errors import AscoltoError
 from storage.models import AuditEvent, Classification, LabelledExample
 from storage.types import utcnow
 
@@ -271,7 +271,7 @@ def _follow(
     now: datetime,
 ) -> tuple[list[int], list[int]]:
     """Withdraw drafts and leave clusters the new labels no longer call for."""
-    from ascolto.defects import withdraw_complaint
+    from ascolto.defects.detection import withdraw_complaint
     from outreach.drafting import reply_key
     from outreach.intents import choose_intent
     from storage.outreach import draft_by_key

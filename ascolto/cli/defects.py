@@ -48,7 +48,7 @@ def _who(by: str | None) -> str:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    from ascolto.cli import err
+    from ascolto.cli.output import err
 
     err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
@@ -159,7 +159,7 @@ def list_clusters_command(
     """Defect clusters, highest alert level first, then largest."""
     from sqlmodel import Session
 
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from storage.defects import list_clusters, product_names
 
     with Session(_engine()) as session:
@@ -206,7 +206,7 @@ def show_cluster(
     """One cluster: keywords, title, size, authors, growth, sources, status, examples."""
     from sqlmodel import Session
 
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from storage.defects import (
         alert_deliveries,
         get_cluster,
@@ -300,8 +300,8 @@ def resolve_cluster(
 
 
 def _act_on_cluster(cluster_id: int, action: Any, by: str | None, reason: str | None) -> None:
-    from ascolto.cli import out
-    from ascolto.defects import act_on_cluster
+    from ascolto.cli.output import out
+    from ascolto.defects.detection import act_on_cluster
 
     try:
         cluster = act_on_cluster(_engine(), cluster_id, action, by=_who(by), reason=reason)
@@ -313,8 +313,8 @@ def _act_on_cluster(cluster_id: int, action: Any, by: str | None, reason: str | 
 @defects_app.command("detect")
 def detect() -> None:
     """Run defect detection now over the complaints classified since the last run."""
-    from ascolto.cli import EXIT_FAILED, out
-    from ascolto.defects import detect_defects
+    from ascolto.cli.output import EXIT_FAILED, out
+    from ascolto.defects.detection import detect_defects
     from ascolto.settings import get_settings
 
     report = detect_defects(get_settings(), _engine())
@@ -350,7 +350,7 @@ def list_alerts_command(
     """Alerts, newest first."""
     from sqlmodel import Session
 
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from storage.defects import alert_deliveries, list_alerts, product_names
 
     wanted = list(status or ["open", "acknowledged"])
@@ -404,7 +404,7 @@ def show_alert(
     """One alert: its summary, who acted on it, and where each notification stands."""
     from sqlmodel import Session
 
-    from ascolto.cli import out
+    from ascolto.cli.output import out
     from storage.defects import alert_deliveries, get_alert, product_names
 
     with Session(_engine()) as session:
@@ -488,8 +488,8 @@ def resolve(
 
 
 def _act_on_alert(alert_id: int, action: Any, by: str | None, reason: str | None) -> None:
-    from ascolto.cli import out
-    from ascolto.defects import TransitionError, act_on_alert
+    from ascolto.cli.output import out
+    from ascolto.defects.detection import TransitionError, act_on_alert
 
     try:
         changed = act_on_alert(_engine(), alert_id, action, by=_who(by), reason=reason)

@@ -14,8 +14,8 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from ascolto.classifying import get_classifier, mention_text
 from ascolto.settings import Settings
+from classify.classifying import get_classifier, mention_text
 from storage.classifications import (
     TRAINED_TASKS,
     get_embedding,
