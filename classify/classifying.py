@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from ascolto.settings import Settings
+from classify.settings import Settings
 from storage.classifications import (
     LabelsRecord,
     PendingMention,

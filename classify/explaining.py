@@ -14,8 +14,8 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from ascolto.settings import Settings
 from classify.classifying import get_classifier, mention_text
+from classify.settings import Settings
 from storage.classifications import (
     TRAINED_TASKS,
     get_embedding,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from ascolto.settings import Settings
+from classify.settings import Settings
 from storage.classifications import TRAINED_TASKS, list_labelled_examples
 from storage.models import LabelledExample
 

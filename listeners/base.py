@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, ConfigDict
 
-from ascolto.settings import Settings, SourceSettings
 from listeners.http import HttpClient
+from listeners.settings import Settings, SourceSettings
 from storage.mentions import NewMention
 from storage.orders import NewOrder
 from storage.quarantine import Rejected

@@ -28,7 +28,6 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from ascolto.settings import HttpSettings
 from listeners.errors import (
     BadContent,
     ListenError,
@@ -37,6 +36,7 @@ from listeners.errors import (
     SourceUnavailable,
     Stopped,
 )
+from listeners.settings import HttpSettings
 from storage.types import is_digits, utcnow
 
 log = logging.getLogger(__name__)

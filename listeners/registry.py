@@ -6,9 +6,11 @@ import importlib
 import pkgutil
 from functools import lru_cache
 from importlib.metadata import entry_points
+from typing import Any
 
 import listeners
 from listeners.base import Listener
+from listeners.settings import SourceSettings
 
 ENTRY_POINT_GROUP = "ascolto.listeners"
 
@@ -46,6 +48,11 @@ def _subclasses(cls: type[Listener]) -> list[type[Listener]]:
 def known_kinds() -> list[str]:
     """The registered kinds, sorted."""
     return sorted(registry())
+
+
+def source_options(source: SourceSettings) -> Any:
+    """A source's settings as its listener's typed options model."""
+    return listener_class(source.kind).Options.model_validate(source.model_dump())
 
 
 def listener_class(kind: str) -> type[Listener]:

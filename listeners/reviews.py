@@ -20,12 +20,12 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from ascolto.settings import HttpSettings
 from listeners.base import Batch, HttpUrl, Listener, SourceOptions
 from listeners.crawl.extract import check_selector, review_time
 from listeners.crawl.runner import CrawlOutput, run_crawl
 from listeners.errors import ListenError, SourceBlocked, SourceUnavailable
 from listeners.keywords import KeywordFilter
+from listeners.settings import HttpSettings
 from storage.mentions import NewMention
 from storage.quarantine import Rejected
 

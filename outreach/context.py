@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
 
-from ascolto.settings import Settings
+from outreach.settings import Settings
 from policies.context import DraftContext, primary_language
 from storage.models import Customer
 from storage.outreach import (

@@ -22,7 +22,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from ascolto.settings import Settings
 from outreach.context import (
     REPLY_CHANNELS,
     DraftFacts,
@@ -34,6 +33,7 @@ from outreach.context import (
 from outreach.intents import choose_intent, kind_of
 from outreach.phrasing import template_data
 from outreach.rendering import Renderer, RenderError, renderer
+from outreach.settings import Settings
 from outreach.voice import voice_for
 from policies.policy_set import PolicySet
 from policies.verdict import Verdict

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from ascolto.settings import Settings
 from outreach.channels import Channel, DeliveryError, SendResult, get_channel, known_channels
+from outreach.channels.settings import Settings
 from storage import audit
 from storage import outbox as store
 from storage.db import session_scope

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 from urllib.parse import quote
 
-from ascolto.settings import Settings
+from outreach.settings import Settings
 
 UNSUBSCRIBE_PATH = "/unsubscribe"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ascolto.settings import BrandSettings
+from outreach.settings import BrandSettings
 
 # The defaults per tone; `[brand]` settings replace them language by language.
 _GREETINGS = {

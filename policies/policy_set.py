@@ -21,7 +21,7 @@ from policies.verdict import SEVERITY, Finding, Verdict, most_severe
 from storage.types import utcnow
 
 if TYPE_CHECKING:
-    from ascolto.settings import Settings
+    from policies.settings import Settings
 
 DEFAULT_ROLE = "agent"
 # An amendment can make another rule amend (a disclaimer pushes a reply over its length

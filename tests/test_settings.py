@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from ascolto.settings import Settings, load_settings
-from listeners.registry import known_kinds
+from listeners.registry import known_kinds, source_options
 from storage.errors import SettingsError
 
 SECRET = "s3cr3t-Ünïcode-🔑-value"
@@ -74,7 +74,7 @@ def test_file_values_override_defaults(tmp_path: Path) -> None:
     assert (settings.log.level, settings.log.format) == ("DEBUG", "json")
     source = settings.source("news")
     assert (source.kind, source.interval, source.keywords) == ("rss", 60, ["acme", "tab 3"])
-    assert source.options().url == "https://news.example.com/rss"
+    assert source_options(source).url == "https://news.example.com/rss"
     assert settings.products[0].aliases == ["Tab 3"]
     assert settings.products[0].launched_on == "2026-11-01"
 

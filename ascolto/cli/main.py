@@ -99,7 +99,7 @@ def main_options(
 @app.command()
 def run() -> None:
     """Migrate the database, then poll every source on its schedule and serve the web app."""
-    from ascolto.runtime.service import serve
+    from ascolto.service import serve
 
     settings = get_settings()
     if settings.web.enabled:
@@ -135,7 +135,7 @@ def listen(
         err.print("no enabled sources in the settings")
         raise typer.Exit(2)
     if not once and not dry_run:
-        from ascolto.runtime.service import serve
+        from ascolto.service import serve
 
         only = set(names)
         trimmed = settings.model_copy(
@@ -198,7 +198,7 @@ def demo(
     """Every kind of source against recorded responses on a local server: no accounts needed."""
     from ascolto import logs
     from ascolto.demo import start
-    from ascolto.runtime.service import serve
+    from ascolto.service import serve
 
     if fresh:
         for leftover in directory.glob("demo.db*"):

@@ -19,7 +19,7 @@ from ascolto.review.corrections import CorrectionError, correct, labels_of, undo
 from ascolto.review.queue import Reviewer
 from ascolto.settings import Settings
 from ascolto.web.deps import AppEngine, AppSettings, CurrentViewer, Viewer, csrf_protect, require
-from ascolto.web.queue import safe_url
+from ascolto.web.links import safe_url
 from ascolto.web.templating import render
 from classify.datasets import ISSUE_TYPES, SENTIMENT_LABELS, URGENCY_TYPES
 from storage.classifications import get_labels, get_mention, list_labelled_examples

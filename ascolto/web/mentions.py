@@ -13,8 +13,8 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from ascolto.web.deps import AppEngine, AppSettings, CurrentViewer, csrf_protect
+from ascolto.web.links import safe_url
 from ascolto.web.params import MAX_ID
-from ascolto.web.queue import safe_url
 from ascolto.web.templating import render
 from classify.datasets import ISSUE_TYPES, SENTIMENT_LABELS
 from storage.mention_search import MentionFilter, MentionRow, search_mentions, source_names

@@ -28,6 +28,7 @@ from ascolto.review.queue import (
 )
 from ascolto.runtime.jobs import deliver_soon
 from ascolto.web.deps import AppEngine, AppSettings, Viewer, csrf_protect, require
+from ascolto.web.links import safe_url
 from ascolto.web.params import MAX_ID, Id
 from ascolto.web.templating import render
 from storage.db import session_scope
@@ -179,10 +180,3 @@ def _problem(request: Request, message: str, status: int, back: str = "/queue") 
         {"heading": "Cannot do that", "message": message, "back": back},
         status_code=status,
     )
-
-
-def safe_url(url: str | None) -> str | None:
-    """A link to show only when it is http(s): never `javascript:` or `data:` from a mention."""
-    if url and url.lower().startswith(("https://", "http://")):
-        return url
-    return None

@@ -31,6 +31,7 @@ from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
 from ascolto.settings import Settings, SourceSettings
+from listeners.registry import source_options
 from listeners.shopify import WEBHOOK_TOPICS, is_order, parse_order, parse_refund
 from storage import audit
 from storage.db import session_scope
@@ -62,7 +63,7 @@ async def receive_order_webhook(source_name: str, request: Request) -> JSONRespo
     source = _webhook_source(settings, source_name)
     if source is None:
         return _answer(404, "unknown", reason=f"no enabled webhook source {source_name!r}")
-    options = source.options()
+    options = source_options(source)
     # Bounded by `[web] max_body_bytes` before this runs (ascolto.web.middleware.BodyLimit).
     body = await request.body()
     topic = request.headers.get("x-shopify-topic")

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from ascolto.settings import Settings
 from outreach.campaigns.answers import kind_of
 from outreach.campaigns.definition import ActiveCampaign
+from outreach.campaigns.settings import Settings
 from outreach.drafting import draft_follow_up
 from storage import audit
 from storage import campaigns as store

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from ascolto.settings import CampaignSettings, Settings
+from outreach.campaigns.settings import CampaignSettings, Settings
 from outreach.campaigns.timing import Delay, Window, add_delay, day_start, next_send_time, zone
 from storage import audit
 from storage import campaigns as store

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
-from ascolto.settings import Settings
 from outreach.campaigns.acting import ActReport, act_on_answers
 from outreach.campaigns.decision import campaign_policy
 from outreach.campaigns.definition import ActiveCampaign, sync_campaigns
 from outreach.campaigns.links import readiness
 from outreach.campaigns.planning import plan_checkins
 from outreach.campaigns.sending import SendReport, send_due
+from outreach.campaigns.settings import Settings
 from policies import PolicySet
 from storage import audit
 from storage.db import session_scope

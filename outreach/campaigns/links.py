@@ -14,7 +14,7 @@ import hmac
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from ascolto.settings import Settings
+from outreach.campaigns.settings import Settings
 from outreach.unsubscribe import make_token, unsubscribe_link
 from storage.types import whole_number
 

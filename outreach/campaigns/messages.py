@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ascolto.settings import Settings
 from outreach.campaigns.definition import ActiveCampaign
 from outreach.campaigns.links import survey_url, unsubscribe_url
+from outreach.campaigns.settings import Settings
 from outreach.phrasing import first_name, spoken_date
 from outreach.rendering import renderer
 from outreach.voice import voice_for

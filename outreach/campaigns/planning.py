@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from ascolto.settings import Settings
 from outreach.campaigns.definition import ActiveCampaign
 from outreach.campaigns.messages import survey_language
 from outreach.campaigns.segment import outside_segment, trigger_time
+from outreach.campaigns.settings import Settings
 from storage import campaigns as store
 from storage.campaigns import OrderView
 from storage.models import CheckIn

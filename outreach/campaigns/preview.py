@@ -13,12 +13,12 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from ascolto.settings import Settings
 from outreach.campaigns.decision import campaign_policy, decide
 from outreach.campaigns.definition import ActiveCampaign, find_campaign
 from outreach.campaigns.links import readiness
 from outreach.campaigns.planning import PlanReport, candidates
 from outreach.campaigns.sending import gather, lookback_of, try_compose
+from outreach.campaigns.settings import Settings
 from policies import PolicySet
 from storage import campaigns as store
 from storage.models import CheckIn, Order

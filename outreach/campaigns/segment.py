@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from ascolto.settings import CampaignSettings
+from outreach.campaigns.settings import CampaignSettings
 from policies.context import primary_language
 from storage.campaigns import OrderView
 

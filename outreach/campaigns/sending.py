@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from ascolto.settings import Settings
 from outreach.campaigns.decision import Decision, Facts, decide
 from outreach.campaigns.definition import ActiveCampaign
 from outreach.campaigns.links import LinkError
 from outreach.campaigns.messages import CHANNEL, CheckInEmail, compose
+from outreach.campaigns.settings import Settings
 from outreach.outbox import enqueue
 from outreach.rendering import RenderError
 from policies import PolicySet

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ascolto.settings import Settings
+from outreach.channels.settings import Settings
 from storage.models import OutboxMessage
 
 

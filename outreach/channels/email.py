@@ -12,10 +12,11 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Any
 
-from ascolto.settings import Settings, email_address, read_secret
 from outreach.channels.base import Channel, DeliveryError, SendResult
+from outreach.channels.settings import Settings
 from outreach.unsubscribe import unsubscribe_link
 from storage.models import OutboxMessage
+from storage.settings import email_address, read_secret
 from storage.types import utcnow
 
 # Messages to ascolto's own teams: no unsubscribe link, marked as machine-sent so

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from ascolto.settings import Settings
 from outreach.channels.base import Channel, SendResult
+from outreach.channels.settings import Settings
 from storage.models import OutboxMessage
 
 

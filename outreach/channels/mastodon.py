@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode, urlsplit
 
-from ascolto.settings import Settings
 from outreach.channels.base import Channel, DeliveryError, SendResult
 from outreach.channels.posting import check_answer, post
+from outreach.channels.settings import Settings
 from outreach.channels.teams import secret_of
 from storage.models import OutboxMessage
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import requests
 import urllib3
 
-from ascolto.settings import Settings
 from listeners.http import retry_after_seconds
 from outreach.channels.base import DeliveryError
+from outreach.channels.settings import Settings
 
 MAX_ANSWER_BYTES = 65536
 # Retrying may help: the receiver timed out, is rate limiting, or is having trouble.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from ascolto.settings import Settings
 from outreach.channels.base import Channel, SendResult
 from outreach.channels.posting import check_answer, post
+from outreach.channels.settings import Settings
 from outreach.channels.teams import secret_of, team_of
 from storage.models import OutboxMessage
 

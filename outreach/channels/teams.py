@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ascolto.settings import Settings, TeamSettings, read_secret
 from outreach.channels.base import DeliveryError
+from outreach.channels.settings import Settings, TeamSettings
 from storage.errors import SettingsError
+from storage.settings import read_secret
 
 
 def team_of(settings: Settings, name: str, channel: str) -> TeamSettings:

@@ -12,9 +12,9 @@ import hmac
 import json
 import time
 
-from ascolto.settings import Settings
 from outreach.channels.base import Channel, DeliveryError, SendResult
 from outreach.channels.posting import check_answer, post
+from outreach.channels.settings import Settings
 from outreach.channels.teams import secret_of, team_of
 from storage.models import OutboxMessage
 from storage.types import is_digits

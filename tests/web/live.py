@@ -12,7 +12,7 @@ from typing import Any
 
 import uvicorn
 
-from ascolto.runtime.service import web_server_config
+from ascolto.service import web_server_config
 from ascolto.settings import Settings
 
 
