@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
+from ascolto.cli.common import database
 from ascolto.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -30,12 +31,6 @@ NameArgument = Annotated[str, typer.Argument(help="Campaign name, as in `[[campa
 AsOption = Annotated[
     str | None, typer.Option("--as", help="Who is acting, for the audit trail (default: you).")
 ]
-
-
-def _engine(settings: Settings) -> Engine:
-    from ascolto.database import prepare
-
-    return prepare(settings)
 
 
 def _sync(settings: Settings, engine: Engine) -> None:
@@ -64,7 +59,7 @@ def list_command() -> None:
     from storage.db import session_scope
 
     settings = get_settings()
-    engine = _engine(settings)
+    engine = database(settings)
     _sync(settings, engine)
     table = Table("name", "trigger", "delay", "window", "survey", "state", "check-ins")
     with session_scope(engine) as session:
@@ -109,7 +104,7 @@ def preview_command(
     from outreach.campaigns.preview import preview
 
     settings = get_settings()
-    engine = _engine(settings)
+    engine = database(settings)
     try:
         shown = preview(settings, engine, name, now=_day(at))
     except CampaignError as exc:
@@ -178,7 +173,7 @@ def _set_paused(name: str, paused: bool, actor: str | None) -> None:
     from storage.db import session_scope
 
     settings = get_settings()
-    engine = _engine(settings)
+    engine = database(settings)
     try:
         with session_scope(engine) as session:
             changed = pause_campaign(session, settings, name, paused=paused, by=_actor(actor))
@@ -245,7 +240,7 @@ def report_command(
         err.print(f"--by {by!r}: expected campaign, product or week", highlight=False)
         raise typer.Exit(EXIT_USAGE)
     settings = get_settings()
-    engine = _engine(settings)
+    engine = database(settings)
     with session_scope(engine) as session:
         rows = report_rows(session, since=_day(since), until=_day(until), campaigns=campaign or [])
     table_rows = figures(rows, by=by)  # type: ignore[arg-type]
@@ -295,7 +290,7 @@ def run_command() -> None:
     from outreach.campaigns.job import run_campaigns
 
     settings = get_settings()
-    engine = _engine(settings)
+    engine = database(settings)
     result = run_campaigns(settings, engine)
     skipped: dict[str, int] = {}
     for report in result.sent.values():

@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
+from ascolto.cli.common import database
 from storage.errors import AscoltoError
 
 app = typer.Typer(
@@ -44,13 +45,11 @@ def metrics_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
     """First response time and time to resolution (median and 90th percentile)."""
-    from ascolto.cli.output import out
-    from ascolto.database import prepare
-    from ascolto.settings import get_settings
+    from ascolto.cli.common import out
     from outreach.metrics import response_metrics
     from storage.types import utcnow
 
-    with Session(prepare(get_settings())) as session:
+    with Session(database()) as session:
         found = response_metrics(session, utcnow() - timedelta(days=days))
     if as_json:
         json.dump(found.as_dict(), sys.stdout, indent=2)
@@ -80,13 +79,11 @@ def resolve_command(
 ) -> None:
     """Mark a mention's case resolved (its time to resolution stops now)."""
     from ascolto.auth import find_user
-    from ascolto.cli.output import out
-    from ascolto.database import prepare
-    from ascolto.settings import get_settings
+    from ascolto.cli.common import out
     from outreach.metrics import case_times, mark_resolved
     from storage.db import session_scope
 
-    engine = prepare(get_settings())
+    engine = database()
     with session_scope(engine) as session:
         user = find_user(session, username)
         case = mark_resolved(session, mention_id=mention_id, by=user.username, resolution=note)

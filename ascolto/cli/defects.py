@@ -11,8 +11,8 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
+from ascolto.cli.common import database
 from storage.models import Alert, DefectCluster, OutboxMessage
 
 defects_app = typer.Typer(
@@ -31,13 +31,6 @@ Reason = Annotated[str | None, typer.Option("--reason", help="Why, kept in the a
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def _engine() -> Engine:
-    from ascolto.database import prepare
-    from ascolto.settings import get_settings
-
-    return prepare(get_settings())
-
-
 def _who(by: str | None) -> str:
     if by and by.strip():
         return by.strip()
@@ -48,7 +41,7 @@ def _who(by: str | None) -> str:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    from ascolto.cli.output import err
+    from ascolto.cli.common import err
 
     err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
@@ -159,10 +152,10 @@ def list_clusters_command(
     """Defect clusters, highest alert level first, then largest."""
     from sqlmodel import Session
 
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from storage.defects import list_clusters, product_names
 
-    with Session(_engine()) as session:
+    with Session(database()) as session:
         names = product_names(session)
         product_id = None
         if product is not None:
@@ -206,7 +199,7 @@ def show_cluster(
     """One cluster: keywords, title, size, authors, growth, sources, status, examples."""
     from sqlmodel import Session
 
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from storage.defects import (
         alert_deliveries,
         get_cluster,
@@ -215,7 +208,7 @@ def show_cluster(
         product_names,
     )
 
-    with Session(_engine()) as session:
+    with Session(database()) as session:
         cluster = get_cluster(session, cluster_id)
         if cluster is None:
             raise _fail(f"no defect cluster {cluster_id}")
@@ -300,11 +293,11 @@ def resolve_cluster(
 
 
 def _act_on_cluster(cluster_id: int, action: Any, by: str | None, reason: str | None) -> None:
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from ascolto.defects.detection import act_on_cluster
 
     try:
-        cluster = act_on_cluster(_engine(), cluster_id, action, by=_who(by), reason=reason)
+        cluster = act_on_cluster(database(), cluster_id, action, by=_who(by), reason=reason)
     except LookupError as exc:
         raise _fail(str(exc.args[0])) from None
     out.print(f"defect cluster {cluster.id} is {cluster.status}", highlight=False)
@@ -313,11 +306,11 @@ def _act_on_cluster(cluster_id: int, action: Any, by: str | None, reason: str | 
 @defects_app.command("detect")
 def detect() -> None:
     """Run defect detection now over the complaints classified since the last run."""
-    from ascolto.cli.output import EXIT_FAILED, out
+    from ascolto.cli.common import EXIT_FAILED, out
     from ascolto.defects.detection import detect_defects
     from ascolto.settings import get_settings
 
-    report = detect_defects(get_settings(), _engine())
+    report = detect_defects(get_settings(), database())
     out.print(
         f"{len(report.products)} product(s) watched, {report.complaints} new complaint(s), "
         f"{report.clusters_written} cluster(s) written, {len(report.alerts)} alert(s) raised",
@@ -350,14 +343,14 @@ def list_alerts_command(
     """Alerts, newest first."""
     from sqlmodel import Session
 
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from storage.defects import alert_deliveries, list_alerts, product_names
 
     wanted = list(status or ["open", "acknowledged"])
     unknown = [s for s in wanted if s not in ALERT_STATES]
     if unknown:
         raise _fail(f"status {unknown[0]!r}: expected one of {', '.join(ALERT_STATES)}")
-    with Session(_engine()) as session:
+    with Session(database()) as session:
         names = product_names(session)
         rows = list_alerts(session, statuses=None if every else wanted, limit=limit)
         sent = alert_deliveries(session, [a.id for a in rows if a.id is not None])
@@ -404,10 +397,10 @@ def show_alert(
     """One alert: its summary, who acted on it, and where each notification stands."""
     from sqlmodel import Session
 
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from storage.defects import alert_deliveries, get_alert, product_names
 
-    with Session(_engine()) as session:
+    with Session(database()) as session:
         alert = get_alert(session, alert_id)
         if alert is None:
             raise _fail(f"no alert {alert_id}")
@@ -488,11 +481,11 @@ def resolve(
 
 
 def _act_on_alert(alert_id: int, action: Any, by: str | None, reason: str | None) -> None:
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from ascolto.defects.detection import TransitionError, act_on_alert
 
     try:
-        changed = act_on_alert(_engine(), alert_id, action, by=_who(by), reason=reason)
+        changed = act_on_alert(database(), alert_id, action, by=_who(by), reason=reason)
     except LookupError as exc:
         raise _fail(str(exc.args[0])) from None
     except TransitionError as exc:

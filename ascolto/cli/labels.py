@@ -18,6 +18,8 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from ascolto.cli.common import database
+
 if TYPE_CHECKING:
     from ascolto.review.corrections import Outcome
     from ascolto.review.queue import Reviewer
@@ -34,13 +36,6 @@ As = Annotated[
         "--as", "--by", help="Username of the person correcting (see `ascolto users list`)."
     ),
 ]
-
-
-def _engine() -> Engine:
-    from ascolto.database import prepare
-    from ascolto.settings import get_settings
-
-    return prepare(get_settings())
 
 
 def _reviewer(engine: Engine, username: str) -> Reviewer:
@@ -80,11 +75,11 @@ def _who(corrected: dict[str, Any], name: str) -> str:
 @app.command("show")
 def show_command(mention_id: MentionId) -> None:
     """The mention's labels: the model's, or the person's who corrected them."""
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from ascolto.review.corrections import LABEL_FIELDS, CorrectionError, labels_of
     from storage.classifications import get_labels, get_mention
 
-    with Session(_engine()) as session:
+    with Session(database()) as session:
         if get_mention(session, mention_id=mention_id) is None:
             raise CorrectionError(f"no mention with id {mention_id}")
         row: Classification | None = get_labels(session, mention_id=mention_id)
@@ -160,7 +155,7 @@ def correct_command(
         changes["complaint"] = complaint
     if language is not None:
         changes["language"] = language
-    engine = _engine()
+    engine = database()
     reviewer = _reviewer(engine, username)
     with session_scope(engine) as session:
         outcome = correct(
@@ -181,10 +176,10 @@ def corrections_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Labels people set on mentions, newest first."""
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from storage.classifications import list_labelled_examples
 
-    with Session(_engine()) as session:
+    with Session(database()) as session:
         found = list_labelled_examples(session, mention_id=mention_id, include_removed=every)
     rows = [e for e in reversed(found) if e.mention_id is not None][:limit]
     if as_json:
@@ -237,7 +232,7 @@ def undo_command(
     from ascolto.settings import get_settings
     from storage.db import session_scope
 
-    engine = _engine()
+    engine = database()
     reviewer = _reviewer(engine, username)
     with session_scope(engine) as session:
         outcome = undo(session, get_settings(), correction_id, reviewer=reviewer)
@@ -245,7 +240,7 @@ def undo_command(
 
 
 def _print_outcome(outcome: Outcome, *, as_json: bool, verb: str) -> None:
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from ascolto.review.corrections import LABEL_FIELDS
 
     if as_json:

@@ -31,7 +31,7 @@ from ascolto.cli import policy as cli_policy
 from ascolto.cli import queue as cli_queue
 from ascolto.cli import tokens as cli_tokens
 from ascolto.cli import users as cli_users
-from ascolto.cli.output import EXIT_FAILED, err, out
+from ascolto.cli.common import EXIT_FAILED, err, out
 from ascolto.runtime.runner import RunReport
 from ascolto.settings import Settings, get_settings, load_settings, use_settings
 from storage.errors import AscoltoError

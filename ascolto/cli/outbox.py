@@ -7,20 +7,13 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
+from ascolto.cli.common import database
 from storage.outbox import STATUSES
 
 app = typer.Typer(help="Messages leaving ascolto: alerts, replies, e-mails.", no_args_is_help=True)
 
 EXIT_FAILED = 1
-
-
-def _engine() -> Engine:
-    from ascolto.database import prepare
-    from ascolto.settings import get_settings
-
-    return prepare(get_settings())
 
 
 @app.command("list")
@@ -35,13 +28,13 @@ def list_command(
     """Messages, newest first, with their status and last error."""
     from sqlmodel import Session
 
-    from ascolto.cli.output import err, out
+    from ascolto.cli.common import err, out
     from storage.outbox import count_by_status, list_messages
 
     if status is not None and status not in STATUSES:
         err.print(f"[red]error:[/] --status must be one of: {', '.join(STATUSES)}")
         raise typer.Exit(2)
-    with Session(_engine()) as session:
+    with Session(database()) as session:
         rows = list_messages(session, status=status, channel=channel, kind=kind, limit=limit)
         counts = count_by_status(session)
     summary = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts.get(s)) or "empty"
@@ -71,10 +64,10 @@ def show(message_id: Annotated[int, typer.Argument(help="Message id.")]) -> None
     """One message in full: where it goes, its text, and what happened to it."""
     from sqlmodel import Session
 
-    from ascolto.cli.output import err, out
+    from ascolto.cli.common import err, out
     from storage.outbox import get_message
 
-    with Session(_engine()) as session:
+    with Session(database()) as session:
         m = get_message(session, message_id)
     if m is None:
         err.print(f"[red]error:[/] no outbox message with id {message_id}")
@@ -112,11 +105,11 @@ def retry_command(
     ] = False,
 ) -> None:
     """Send a failed, cancelled or uncertain message again at the next delivery pass."""
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from outreach.outbox import retry
     from storage.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(database()) as session:
         message = retry(session, message_id, force=force)
     out.print(f"message {message.id} is pending again; it leaves at the next delivery pass")
 
@@ -127,11 +120,11 @@ def cancel_command(
     reason: Annotated[str | None, typer.Option(help="Why, for the audit trail.")] = None,
 ) -> None:
     """Never send a pending, failed or uncertain message."""
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from outreach.outbox import cancel
     from storage.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(database()) as session:
         message = cancel(session, message_id, reason=reason)
     out.print(f"message {message.id} is cancelled")
 
@@ -141,13 +134,13 @@ def deliver_command(
     limit: Annotated[int, typer.Option(min=1, help="Send at most this many messages.")] = 100,
 ) -> None:
     """One pass now: enqueue notifications of new alerts, then send every due message."""
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from ascolto.defects.alerting import notify_alerts
     from ascolto.settings import get_settings
     from outreach.outbox import deliver_due
 
     settings = get_settings()
-    engine = _engine()
+    engine = database()
     notified = notify_alerts(settings, engine)
     report = deliver_due(settings, engine, limit=limit)
     parts = [

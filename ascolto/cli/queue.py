@@ -17,6 +17,8 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from ascolto.cli.common import database
+
 if TYPE_CHECKING:
     from ascolto.review.queue import Decision, Reviewer
 
@@ -32,13 +34,6 @@ As = Annotated[
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why, in a few words.")]
 
 
-def _engine() -> Engine:
-    from ascolto.database import prepare
-    from ascolto.settings import get_settings
-
-    return prepare(get_settings())
-
-
 def _reviewer(engine: Engine, username: str) -> Reviewer:
     from ascolto.review.queue import Reviewer
 
@@ -48,10 +43,10 @@ def _reviewer(engine: Engine, username: str) -> Reviewer:
 
 def _act(username: str, action: Any) -> None:
     """Run a review action in one transaction and report its outcome."""
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from storage.db import session_scope
 
-    engine = _engine()
+    engine = database()
     reviewer = _reviewer(engine, username)
     with session_scope(engine) as session:
         decision: Decision = action(session, reviewer)
@@ -75,10 +70,10 @@ def list_command(
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 200,
 ) -> None:
     """Open drafts, safety, legal and press first, then the longest waiting."""
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from ascolto.review.queue import queue
 
-    with Session(_engine()) as session:
+    with Session(database()) as session:
         items = queue(session, limit=limit)
     if as_json:
         rows = [
@@ -121,10 +116,10 @@ def list_command(
 @app.command("show")
 def show_command(draft_id: DraftId) -> None:
     """A draft with its mention, labels, the customer's history and the verdict."""
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from ascolto.review.queue import show
 
-    with Session(_engine()) as session:
+    with Session(database()) as session:
         view = show(session, draft_id)
     item, draft = view.item, view.item.draft
     out.print(
@@ -178,7 +173,7 @@ def show_command(draft_id: DraftId) -> None:
 
 
 def _print_findings(findings: list[dict[str, str]]) -> None:
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
 
     table = Table()
     for column in ("rule", "outcome", "why"):

@@ -7,16 +7,10 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.engine import Engine
+
+from ascolto.cli.common import database
 
 app = typer.Typer(help="Tokens for scripts using the JSON API.", no_args_is_help=True)
-
-
-def _engine() -> Engine:
-    from ascolto.database import prepare
-    from ascolto.settings import get_settings
-
-    return prepare(get_settings())
 
 
 @app.command("create")
@@ -26,10 +20,10 @@ def create(
 ) -> None:
     """Create a token and print it once: it is stored only as a hash."""
     from ascolto.api_tokens import create_token
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from storage.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(database()) as session:
         made = create_token(session, username=username, name=name)
         token_id = made.token.id
     out.print(f"token {token_id} for {escape(username)}; send it as 'Authorization: Bearer ...':")
@@ -41,10 +35,10 @@ def list_command() -> None:
     """Every token: its user, when it was created and last used, and whether it is revoked."""
     from sqlmodel import Session
 
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from storage.api_tokens import list_tokens
 
-    with Session(_engine()) as session:
+    with Session(database()) as session:
         rows = list_tokens(session)
     table = Table(title=f"{len(rows)} token(s)")
     for column in ("id", "name", "user", "role", "created", "last used", "revoked"):
@@ -69,9 +63,9 @@ def revoke(
 ) -> None:
     """Revoke a token: scripts using it are refused from now on."""
     from ascolto.api_tokens import revoke_token
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from storage.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(database()) as session:
         revoke_token(session, token_id)
     out.print(f"revoked token {token_id}")

@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
 from ascolto.auth import ROLES, UserError
+from ascolto.cli.common import database
 
 app = typer.Typer(help="People who use the web app and the review queue.", no_args_is_help=True)
 
@@ -33,13 +33,6 @@ def _password(from_stdin: bool) -> str:
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
-def _engine() -> Engine:
-    from ascolto.database import prepare
-    from ascolto.settings import get_settings
-
-    return prepare(get_settings())
-
-
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="Username (letters, digits, '.', '_', '-', '@').")],
@@ -48,11 +41,11 @@ def add(
 ) -> None:
     """Add a user; the password is asked for (twice) or read from standard input."""
     from ascolto.auth import create_user
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from storage.db import session_scope
 
     password = _password(password_stdin)
-    with session_scope(_engine()) as session:
+    with session_scope(database()) as session:
         user = create_user(session, username=name, password=password, role=role)
     out.print(f"added {escape(user.username)} ({user.role})", highlight=False)
 
@@ -62,10 +55,10 @@ def list_command() -> None:
     """Every user with their role and whether they may sign in."""
     from sqlmodel import Session
 
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from storage.users import list_users
 
-    with Session(_engine()) as session:
+    with Session(database()) as session:
         rows = list_users(session)
     table = Table(title=f"{len(rows)} user(s)")
     for column in ("username", "role", "active", "created"):
@@ -84,10 +77,10 @@ def list_command() -> None:
 def disable(name: Annotated[str, typer.Argument(help="Username.")]) -> None:
     """Stop a user from signing in and end their sessions (nothing they did is deleted)."""
     from ascolto.auth import set_active
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from storage.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(database()) as session:
         user = set_active(session, name, False)
     out.print(f"disabled {escape(user.username)}", highlight=False)
 
@@ -96,10 +89,10 @@ def disable(name: Annotated[str, typer.Argument(help="Username.")]) -> None:
 def enable(name: Annotated[str, typer.Argument(help="Username.")]) -> None:
     """Let a disabled user sign in again."""
     from ascolto.auth import set_active
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from storage.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(database()) as session:
         user = set_active(session, name, True)
     out.print(f"enabled {escape(user.username)}", highlight=False)
 
@@ -111,10 +104,10 @@ def passwd(
 ) -> None:
     """Set a new password for a user and end their sessions."""
     from ascolto.auth import find_user, set_password
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from storage.db import session_scope
 
-    engine = _engine()
+    engine = database()
     with session_scope(engine) as session:
         find_user(session, name)  # an unknown name fails before the prompt
     password = _password(password_stdin)
@@ -130,9 +123,9 @@ def role_command(
 ) -> None:
     """Give a user another role."""
     from ascolto.auth import set_role
-    from ascolto.cli.output import out
+    from ascolto.cli.common import out
     from storage.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(database()) as session:
         user = set_role(session, name, role)
     out.print(f"{escape(user.username)} is now {user.role}", highlight=False)
