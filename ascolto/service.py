@@ -47,19 +47,20 @@ def stop_scheduler(scheduler: BackgroundScheduler) -> None:
     log.info("scheduler stopped")
 
 
-def serve(settings: Settings, *, persistent: bool = True) -> None:
+def serve(settings: Settings, *, persistent: bool = True, sign_in_hint: str | None = None) -> None:
     """Run until SIGINT or SIGTERM; the web app too when enabled.
 
-    `persistent=False` polls without touching the stored schedule (`ascolto listen`).
+    `persistent=False` polls without touching the stored schedule (`ascolto listen`);
+    `sign_in_hint` is shown on the sign-in page (the demo's credentials).
     """
     jobs.STOP.clear()
     if settings.web.enabled:
-        _serve_with_web(settings)
+        _serve_with_web(settings, sign_in_hint)
     else:
         _serve_headless(settings, persistent)
 
 
-def _serve_with_web(settings: Settings) -> None:
+def _serve_with_web(settings: Settings, sign_in_hint: str | None = None) -> None:
     import uvicorn
 
     from ascolto.database import engine_for
@@ -80,6 +81,7 @@ def _serve_with_web(settings: Settings) -> None:
         for problem in readiness(settings):
             log.error("campaigns cannot work: %s", problem)
     app = create_app(settings, engine_for(settings), lifespan=lifespan)
+    app.state.sign_in_hint = sign_in_hint
     server = uvicorn.Server(web_server_config(settings, app))
     # Once shut down, uvicorn raises the signal that stopped it again; with SIGTERM's
     # default action that killed the process after a clean stop (exit -15, not 0).

@@ -29,6 +29,11 @@ def get_user_by_id(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
 
+def has_users(session: Session) -> bool:
+    """Whether anyone at all can be signed in as (a fresh install has no one)."""
+    return session.exec(select(User.id).limit(1)).first() is not None
+
+
 def list_users(session: Session) -> Sequence[User]:
     """Every user, by name."""
     return session.exec(select(User).order_by(col(User.username))).all()

@@ -31,10 +31,10 @@ from ascolto.cli import policy as cli_policy
 from ascolto.cli import queue as cli_queue
 from ascolto.cli import tokens as cli_tokens
 from ascolto.cli import users as cli_users
-from ascolto.cli.common import EXIT_FAILED, err, out
+from ascolto.cli.common import EXIT_FAILED, database, err, out
 from ascolto.runtime.runner import RunReport
 from ascolto.settings import Settings, get_settings, load_settings, use_settings
-from storage.errors import AscoltoError
+from storage.errors import AscoltoError, SettingsError
 from storage.types import is_digits
 
 app = typer.Typer(
@@ -44,11 +44,15 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Upgrade the database after installing a new version.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
-config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="See the settings in effect and every key you can set.", no_args_is_help=True
+)
 app.add_typer(config_app, name="config")
-import_app = typer.Typer(help="Import data from files.", no_args_is_help=True)
+import_app = typer.Typer(help="Bring in orders from a CSV file.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(cli_users.app, name="users")
 app.add_typer(cli_users.app, name="user", hidden=True)
@@ -62,9 +66,6 @@ app.add_typer(cli_defects.alerts_app, name="alerts")
 app.add_typer(cli_outbox.app, name="outbox")
 app.add_typer(cli_campaigns.app, name="campaigns")
 app.add_typer(cli_cases.app, name="cases")
-app.command()(cli_distributed.worker)
-app.command()(cli_distributed.beat)
-app.command()(cli_distributed.bench)
 
 
 def _version(value: bool) -> None:
@@ -73,8 +74,13 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+# Commands that neither read nor write the configured database.
+NO_DATABASE = {"demo", "config", "eval", "bench"}
+
+
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -94,20 +100,87 @@ def main_options(
 
     settings = use_settings(load_settings(config))
     logs.configure(settings.log)
+    if ctx.invoked_subcommand not in NO_DATABASE:
+        _refuse_settings_nowhere(settings)
+
+
+def _refuse_settings_nowhere(settings: Settings) -> None:
+    """Say so when no settings were found, rather than start an empty database here."""
+    from ascolto.settings import DatabaseSettings, config_path
+
+    default = DatabaseSettings().url
+    if config_path() is not None or settings.database.url != default:
+        return
+    if Path(default.removeprefix("sqlite:///")).exists():
+        return  # a database made here before: the folder is this install's
+    raise SettingsError(
+        f"no settings found: no --config, no ASCOLTO_CONFIG and no settings.toml in "
+        f"{Path.cwd()}, so ascolto would start an empty database here with no sources. "
+        "Run it from the folder that holds your settings.toml, pass --config FILE, or try "
+        "`ascolto demo`"
+    )
 
 
 @app.command()
 def run() -> None:
-    """Migrate the database, then poll every source on its schedule and serve the web app."""
+    """Start ascolto: listen to your sources, label and draft replies, serve the web app."""
+    from ascolto.cli.users import first_user
     from ascolto.service import serve
 
     settings = get_settings()
+    first_user(database(settings))
     if settings.web.enabled:
         # Logged, not printed: with `[log] format = "json"` every stderr line is JSON.
         logging.getLogger("ascolto.service").info(
             "web app on http://%s:%s/", settings.web.host, settings.web.port
         )
     serve(settings)
+
+
+@app.command()
+def demo(
+    once: Annotated[
+        bool, typer.Option("--once", help="One round of every source, a summary, then exit.")
+    ] = False,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Folder for the demo's settings and database.")
+    ] = Path("ascolto-demo"),
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Start from an empty demo database.")
+    ] = False,
+    replay_port: Annotated[
+        int, typer.Option(help="Port of the local server replaying the recorded sources.")
+    ] = 8765,
+) -> None:
+    """Try ascolto on recorded sources with a ready sign-in: no accounts or settings needed."""
+    from ascolto import logs
+    from ascolto.database import prepare
+    from ascolto.demo import DEMO_PASSWORD, DEMO_USER, ensure_demo_user, start
+    from ascolto.service import serve
+
+    if fresh:
+        for leftover in directory.glob("demo.db*"):
+            leftover.unlink()
+    server, config = start(directory, web_port=get_settings().web.port, replay_port=replay_port)
+    try:
+        settings = use_settings(load_settings(config))
+        logs.configure(settings.log)
+        err.print(f"replaying recorded sources from {server.base}; settings in {config}")
+        ensure_demo_user(prepare(settings))
+        sign_in = f"sign in as {DEMO_USER} with the password {DEMO_PASSWORD}"
+        if not once:
+            err.print(f"web app on http://{settings.web.host}:{settings.web.port}/: {sign_in}")
+            serve(settings, sign_in_hint=f"This is the demo: {sign_in}.")
+            return
+        err.print(f"`ascolto demo` without --once serves the web app: {sign_in}")
+        names = [s.name for s in settings.sources if s.enabled and _polled(s.kind)]
+        reports = _one_round(settings, names)
+    finally:
+        server.close()
+    _print_reports(reports)
+    _print_demo_summary(settings)
+    if not all(r.ok for r in reports):
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command()
@@ -120,7 +193,7 @@ def listen(
         bool, typer.Option("--dry-run", help="Fetch and show what would be stored; write nothing.")
     ] = False,
 ) -> None:
-    """Fetch from sources now: one round with --once, else keep polling (no web app)."""
+    """Fetch from your sources now: once with --once, else keep polling (no web app)."""
 
     settings = get_settings()
     names = (
@@ -178,48 +251,6 @@ def _one_round(settings: Settings, names: list[str], *, dry_run: bool = False) -
             reports.append(run_source(settings, engine, name, trigger="manual", dry_run=dry_run))
             progress.advance(task)
     return reports
-
-
-@app.command()
-def demo(
-    once: Annotated[
-        bool, typer.Option("--once", help="One round of every source, a summary, then exit.")
-    ] = False,
-    directory: Annotated[
-        Path, typer.Option("--dir", help="Folder for the demo's settings and database.")
-    ] = Path("ascolto-demo"),
-    fresh: Annotated[
-        bool, typer.Option("--fresh", help="Start from an empty demo database.")
-    ] = False,
-    replay_port: Annotated[
-        int, typer.Option(help="Port of the local server replaying the recorded sources.")
-    ] = 8765,
-) -> None:
-    """Every kind of source against recorded responses on a local server: no accounts needed."""
-    from ascolto import logs
-    from ascolto.demo import start
-    from ascolto.service import serve
-
-    if fresh:
-        for leftover in directory.glob("demo.db*"):
-            leftover.unlink()
-    server, config = start(directory, web_port=get_settings().web.port, replay_port=replay_port)
-    try:
-        settings = use_settings(load_settings(config))
-        logs.configure(settings.log)
-        err.print(f"replaying recorded sources from {server.base}; settings in {config}")
-        if not once:
-            err.print(f"web app on http://{settings.web.host}:{settings.web.port}/")
-            serve(settings)
-            return
-        names = [s.name for s in settings.sources if s.enabled and _polled(s.kind)]
-        reports = _one_round(settings, names)
-    finally:
-        server.close()
-    _print_reports(reports)
-    _print_demo_summary(settings)
-    if not all(r.ok for r in reports):
-        raise typer.Exit(EXIT_FAILED)
 
 
 def _print_demo_summary(settings: Settings) -> None:
@@ -299,7 +330,7 @@ def _print_reports(reports: list[RunReport]) -> None:
 def sources(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Each source's health: last run, status, items."""
+    """See whether each source works: last run, status, items."""
     from sqlmodel import Session
 
     from ascolto.database import prepare
@@ -343,7 +374,7 @@ def mentions(
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
-    """List stored mentions, newest first."""
+    """Read what was heard, newest first."""
     from sqlmodel import Session
 
     from ascolto.database import prepare
@@ -787,6 +818,12 @@ def config_reference() -> None:
     from ascolto.reference import settings_reference
 
     print(settings_reference(), end="")
+
+
+# Last in `ascolto --help`: only the distributed mode and benchmarks need them.
+app.command()(cli_distributed.worker)
+app.command()(cli_distributed.beat)
+app.command()(cli_distributed.bench)
 
 
 def main() -> NoReturn:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -11,6 +11,9 @@ from rich.table import Table
 
 from ascolto.auth import ROLES, UserError
 from ascolto.cli.common import database
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 app = typer.Typer(help="People who use the web app and the review queue.", no_args_is_help=True)
 
@@ -31,6 +34,35 @@ def _password(from_stdin: bool) -> str:
             raise UserError("no password on standard input")
         return password
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def first_user(engine: Engine) -> None:
+    """On a fresh install, create the first administrator from a prompt on a terminal, or
+    say exactly how to; nothing when anyone can sign in already."""
+    from ascolto.auth import create_user
+    from ascolto.cli.common import err
+    from storage.db import session_scope
+    from storage.users import has_users
+
+    with session_scope(engine) as session:
+        if has_users(session):
+            return
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        err.print(
+            "No one can sign in to the web app yet: create the first administrator with "
+            "`ascolto users add NAME --role admin`."
+        )
+        return
+    err.print("No one can sign in to the web app yet: create the first administrator now.")
+    while True:
+        name = str(typer.prompt("Username", default="admin", err=True))
+        try:
+            with session_scope(engine) as session:
+                user = create_user(session, username=name, password=_password(False), role="admin")
+            break
+        except UserError as exc:
+            err.print(f"[red]{escape(str(exc))}[/]")
+    err.print(f"added {escape(user.username)} (admin): sign in with this name and password")
 
 
 @app.command("add")

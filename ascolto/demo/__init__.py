@@ -9,14 +9,34 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ascolto.demo.server import ReplayServer
 from storage.errors import AscoltoError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 DEMO_TOKEN_ENV = "ASCOLTO_DEMO_SHOP_TOKEN"  # noqa: S105 (a variable name, not a secret)
 # A fixed port keeps the replayed addresses (which some sources use as ids) the same from
 # one demo run to the next, so a second run shows that nothing is stored twice.
 REPLAY_PORT = 8765
+# The demo listens on 127.0.0.1 only and says these on its first screen and its sign-in page.
+DEMO_USER = "demo"
+DEMO_PASSWORD = "demo-password"  # noqa: S105 (published on purpose: the demo's sign-in)
+
+
+def ensure_demo_user(engine: Engine) -> None:
+    """The demo's administrator, so the web app can be tried at once."""
+    from ascolto.auth import create_user
+    from storage.db import session_scope
+    from storage.users import get_user
+
+    with session_scope(engine) as session:
+        if get_user(session, DEMO_USER) is None:
+            create_user(
+                session, username=DEMO_USER, password=DEMO_PASSWORD, role="admin", actor="demo"
+            )
 
 
 def demo_settings(base: str, directory: Path, *, web_port: int = 8000) -> str:

@@ -24,6 +24,10 @@ from storage.db import session_scope
 router = APIRouter(tags=["sign-in"])
 HOME = "/queue"
 BAD_CREDENTIALS = "Unknown username or wrong password."
+FIRST_USER = (
+    "No one can sign in yet. On the server, create the first administrator with "
+    "`ascolto users add NAME --role admin` (it asks for the password)."
+)
 
 
 def safe_next(target: str | None) -> str:
@@ -40,7 +44,7 @@ def _login_form(
     response = render(
         request,
         "login.html",
-        {"next": next_path, "error": error, "csrf_token": token},
+        {"next": next_path, "error": error, "csrf_token": token, "hint": _sign_in_hint(request)},
         status_code=status_code,
     )
     if request.cookies.get(LOGIN_CSRF_COOKIE) != token:
@@ -54,6 +58,19 @@ def _login_form(
             path="/",
         )
     return response
+
+
+def _sign_in_hint(request: Request) -> str | None:
+    """How to get a sign-in, where the page alone would leave a newcomer guessing."""
+    from sqlmodel import Session
+
+    from storage.users import has_users
+
+    hint: str | None = getattr(request.app.state, "sign_in_hint", None)
+    if hint:
+        return hint
+    with Session(request.app.state.engine) as session:
+        return None if has_users(session) else FIRST_USER
 
 
 @router.get("/login", response_class=HTMLResponse, summary="Sign-in form")
