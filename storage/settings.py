@@ -49,6 +49,20 @@ def email_address(value: str) -> str:
 EmailAddress = Annotated[str, AfterValidator(email_address)]
 
 
+def time_zone(value: str) -> str:
+    """`value` if it names an IANA time zone, else ValueError."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("an IANA time zone such as Europe/Rome or UTC") from None
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(time_zone)]
+
+
 def read_secret(name: str) -> str | None:
     """The secret called `name`: ASCOLTO_SECRET_<NAME> (`-` and `.` as `_`), else the file
     `name` in ASCOLTO_SECRETS_DIR; None when neither has a value."""

@@ -8,7 +8,7 @@ from typing import Any, Literal, Protocol
 from pydantic import Field, field_validator, model_validator
 
 from outreach.channels.settings import Settings as ChannelReading
-from storage.settings import Name, Section
+from storage.settings import Name, Section, TimeZone
 
 _DURATION = r"^\s*(\d+\s*d)?\s*(\d+\s*h)?\s*(\d+\s*m)?\s*$"
 _CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -78,7 +78,7 @@ class CampaignSettings(Section):
         pattern=_CLOCK,
         description="End of the send window, HH:MM in the customer's time zone.",
     )
-    timezone: str = Field(
+    timezone: TimeZone = Field(
         "UTC", description="Time zone of customers whose own time zone is not known."
     )
     starts_on: date | None = Field(
@@ -145,17 +145,6 @@ class CampaignSettings(Section):
     @classmethod
     def _one_or_more(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("an IANA time zone such as Europe/Rome or UTC") from None
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> CampaignSettings:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Protocol
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from outreach.settings import Settings as OutreachReading
-from storage.settings import EmailAddress, Name, Section
+from storage.settings import EmailAddress, Name, Section, TimeZone
 
 
 class SmtpSettings(Section):
@@ -71,18 +71,7 @@ class TeamSettings(Section):
         False, description="One daily digest of the day's alerts instead of one per alert."
     )
     digest_hour: int = Field(8, ge=0, le=23, description="Hour the daily digest is sent.")
-    timezone: str = Field("UTC", description="Time zone of `digest_hour`, e.g. `Europe/Rome`.")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("an IANA time zone such as Europe/Rome or UTC") from None
-        return value
+    timezone: TimeZone = Field("UTC", description="Time zone of `digest_hour`, e.g. `Europe/Rome`.")
 
     @model_validator(mode="after")
     def _webhook_signed(self) -> TeamSettings:
