@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from ascolto.settings import Settings
+from ascolto.settings import DatabaseSettings, Settings
 from storage import migrate
 from storage.db import get_engine, safe_url, session_scope
-from storage.errors import DatabaseError
+from storage.errors import DatabaseError, SettingsError
 from storage.runs import close_interrupted_runs
 from storage.sources import ProductSpec, SourceSpec, sync_products, sync_sources
 
@@ -28,8 +29,24 @@ def engine_for(settings: Settings) -> Engine:
         ) from None
 
 
+def refuse_settings_nowhere(settings: Settings) -> None:
+    """Say so when no settings were found, rather than start an empty database here."""
+    default = DatabaseSettings().url
+    if settings.loaded_from is not None or settings.database.url != default:
+        return
+    if Path(default.removeprefix("sqlite:///")).exists():
+        return  # a database made here before: this folder is the install's
+    raise SettingsError(
+        f"no settings found: no --config, no ASCOLTO_CONFIG and no settings.toml in "
+        f"{Path.cwd()}, so ascolto would start an empty database here with no sources. "
+        "Run it from the folder that holds your settings.toml, pass --config FILE, set "
+        "ASCOLTO_DATABASE_URL, or try `ascolto demo`"
+    )
+
+
 def upgrade(settings: Settings) -> tuple[str | None, str | None]:
-    """Migrate the schema to the newest revision."""
+    """Migrate the schema to the newest revision (creating the database if need be)."""
+    refuse_settings_nowhere(settings)
     engine = engine_for(settings)
     try:
         return migrate.upgrade(engine)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -210,6 +211,8 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(
         default_factory=DatabaseSettings, description="Where ascolto keeps its data."
     )
+    # The settings file these were read from (None: defaults and environment only).
+    _loaded_from: Path | None = PrivateAttr(default=None)
     http: HttpSettings = Field(
         default_factory=HttpSettings, description="How listeners talk to sources."
     )
@@ -324,6 +327,11 @@ class Settings(BaseSettings):
         known = ", ".join(s.name for s in self.sources) or "none configured"
         raise SettingsError(f"no source named {name!r} (known: {known})")
 
+    @property
+    def loaded_from(self) -> Path | None:
+        """The settings file these were read from; None when there was none."""
+        return self._loaded_from
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -429,6 +437,7 @@ def load_settings(config: Path | str | None = None, **overrides: Any) -> Setting
     problems = source_option_errors([s.model_dump() for s in settings.sources])
     if problems:
         raise SettingsError(describe_errors(problems, path))
+    settings._loaded_from = path
     return settings
 
 

@@ -49,8 +49,9 @@ def test_commands_without_a_database_still_work_without_settings(
 ) -> None:
     for key in [k for k in os.environ if k.startswith("ASCOLTO_")]:
         monkeypatch.delenv(key)
-    result = ascolto(tmp_path, "config", "show")
-    assert result.returncode == 0, result.stderr
+    for command in (["config", "show"], ["policy", "rules"]):
+        result = ascolto(tmp_path, *command)
+        assert result.returncode == 0, result.stderr
     assert not (tmp_path / "ascolto.db").exists()
 
 

@@ -34,7 +34,7 @@ from ascolto.cli import users as cli_users
 from ascolto.cli.common import EXIT_FAILED, database, err, out
 from ascolto.runtime.runner import RunReport
 from ascolto.settings import Settings, get_settings, load_settings, use_settings
-from storage.errors import AscoltoError, SettingsError
+from storage.errors import AscoltoError
 from storage.types import is_digits
 
 app = typer.Typer(
@@ -74,13 +74,8 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-# Commands that neither read nor write the configured database.
-NO_DATABASE = {"demo", "config", "eval", "bench"}
-
-
 @app.callback()
 def main_options(
-    ctx: typer.Context,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -100,25 +95,6 @@ def main_options(
 
     settings = use_settings(load_settings(config))
     logs.configure(settings.log)
-    if ctx.invoked_subcommand not in NO_DATABASE:
-        _refuse_settings_nowhere(settings)
-
-
-def _refuse_settings_nowhere(settings: Settings) -> None:
-    """Say so when no settings were found, rather than start an empty database here."""
-    from ascolto.settings import DatabaseSettings, config_path
-
-    default = DatabaseSettings().url
-    if config_path() is not None or settings.database.url != default:
-        return
-    if Path(default.removeprefix("sqlite:///")).exists():
-        return  # a database made here before: the folder is this install's
-    raise SettingsError(
-        f"no settings found: no --config, no ASCOLTO_CONFIG and no settings.toml in "
-        f"{Path.cwd()}, so ascolto would start an empty database here with no sources. "
-        "Run it from the folder that holds your settings.toml, pass --config FILE, or try "
-        "`ascolto demo`"
-    )
 
 
 @app.command()
