@@ -56,15 +56,18 @@ def test_commands_without_a_database_still_work_without_settings(
 
 
 def test_a_fresh_install_says_how_to_make_the_first_administrator(
-    make_settings: Any, capsys: pytest.CaptureFixture[str]
+    make_settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     engine = prepare(make_settings())
-    # Not a terminal under pytest: the exact command is printed instead of a prompt.
-    first_user(engine)
-    assert "ascolto users add NAME --role admin" in capsys.readouterr().err
+    # Not a terminal under pytest: the exact command is logged instead of a prompt.
+    with caplog.at_level("WARNING", logger="ascolto.service"):
+        first_user(engine)
+    assert "ascolto users add NAME --role admin" in caplog.text
+    caplog.clear()
     add_user(engine, "giulia", "admin")
-    first_user(engine)
-    assert capsys.readouterr().err == ""
+    with caplog.at_level("WARNING", logger="ascolto.service"):
+        first_user(engine)
+    assert caplog.text == ""
 
 
 def test_the_sign_in_page_says_how_to_get_a_sign_in_until_someone_has_one(

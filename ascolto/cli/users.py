@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -48,9 +49,10 @@ def first_user(engine: Engine) -> None:
         if has_users(session):
             return
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
-        err.print(
-            "No one can sign in to the web app yet: create the first administrator with "
-            "`ascolto users add NAME --role admin`."
+        # Logged, not printed: with `[log] format = "json"` every stderr line is JSON.
+        logging.getLogger("ascolto.service").warning(
+            "no one can sign in to the web app yet: create the first administrator with "
+            "`ascolto users add NAME --role admin`"
         )
         return
     err.print("No one can sign in to the web app yet: create the first administrator now.")
