@@ -11,6 +11,7 @@ from rich.console import Console
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from ascolto.review.queue import Reviewer
     from ascolto.settings import Settings
 
 # Piped output is read by scripts and pagers, not an 80-column terminal: give tables room.
@@ -28,3 +29,13 @@ def database(settings: Settings | None = None) -> Engine:
     from ascolto.settings import get_settings
 
     return prepare(settings or get_settings())
+
+
+def acting_reviewer(engine: Engine, username: str) -> Reviewer:
+    """The person named by `--as`, for the review queue and label corrections."""
+    from sqlmodel import Session
+
+    from ascolto.review.queue import Reviewer
+
+    with Session(engine) as session:
+        return Reviewer.named(session, username)

@@ -15,14 +15,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from ascolto.cli.common import database
+from ascolto.cli.common import acting_reviewer, database
 
 if TYPE_CHECKING:
     from ascolto.review.corrections import Outcome
-    from ascolto.review.queue import Reviewer
     from storage.models import Classification
 
 app = typer.Typer(
@@ -36,13 +34,6 @@ As = Annotated[
         "--as", "--by", help="Username of the person correcting (see `ascolto users list`)."
     ),
 ]
-
-
-def _reviewer(engine: Engine, username: str) -> Reviewer:
-    from ascolto.review.queue import Reviewer
-
-    with Session(engine) as session:
-        return Reviewer.named(session, username)
 
 
 def _show(value: Any) -> str:
@@ -156,7 +147,7 @@ def correct_command(
     if language is not None:
         changes["language"] = language
     engine = database()
-    reviewer = _reviewer(engine, username)
+    reviewer = acting_reviewer(engine, username)
     with session_scope(engine) as session:
         outcome = correct(
             session, get_settings(), mention_id, changes, reviewer=reviewer, note=note
@@ -233,7 +224,7 @@ def undo_command(
     from storage.db import session_scope
 
     engine = database()
-    reviewer = _reviewer(engine, username)
+    reviewer = acting_reviewer(engine, username)
     with session_scope(engine) as session:
         outcome = undo(session, get_settings(), correction_id, reviewer=reviewer)
     _print_outcome(outcome, as_json=False, verb=f"correction {correction_id} undone")

@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from ascolto.cli.common import database
+from ascolto.cli.common import acting_reviewer, database
 
 if TYPE_CHECKING:
-    from ascolto.review.queue import Decision, Reviewer
+    from ascolto.review.queue import Decision
 
 app = typer.Typer(
     help="Review drafts: list, show, approve, edit, reject, escalate.", no_args_is_help=True
@@ -34,20 +33,13 @@ As = Annotated[
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why, in a few words.")]
 
 
-def _reviewer(engine: Engine, username: str) -> Reviewer:
-    from ascolto.review.queue import Reviewer
-
-    with Session(engine) as session:
-        return Reviewer.named(session, username)
-
-
 def _act(username: str, action: Any) -> None:
     """Run a review action in one transaction and report its outcome."""
     from ascolto.cli.common import out
     from storage.db import session_scope
 
     engine = database()
-    reviewer = _reviewer(engine, username)
+    reviewer = acting_reviewer(engine, username)
     with session_scope(engine) as session:
         decision: Decision = action(session, reviewer)
     draft = decision.draft
