@@ -1,7 +1,8 @@
 """The configuration reference, generated from the settings models.
 
-The README embeds this text between markers; a test fails when the two differ, so every
-setting is documented with its type, default and description.
+`ascolto config reference` prints it and the documentation site is built with it
+(docs/hooks/generated.py), so every setting is documented with its type, default and
+description, and the documentation cannot fall behind the code.
 """
 
 from __future__ import annotations
@@ -16,9 +17,6 @@ from pydantic_core import PydanticUndefined
 
 from ascolto.settings import ENV_PREFIX, Section, Settings, SourceSettings
 from listeners.registry import registry
-
-START = "<!-- settings-reference:start -->"
-END = "<!-- settings-reference:end -->"
 
 
 def settings_reference() -> str:
@@ -106,24 +104,3 @@ def _default(field: FieldInfo) -> str:
     if isinstance(value, BaseModel):
         return ""
     return f"`{json.dumps(value)}`"
-
-
-def update_readme(path: str) -> bool:
-    """Rewrite the reference between the markers in `path`; True when it changed."""
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    updated = f"{head}{START}\n{settings_reference()}{END}{tail}"
-    if updated == text:
-        return False
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(updated)
-    return True
-
-
-if __name__ == "__main__":
-    import sys
-
-    changed = update_readme(sys.argv[1] if len(sys.argv) > 1 else "README.md")
-    print("README.md updated" if changed else "README.md already up to date")

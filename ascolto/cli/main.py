@@ -790,7 +790,7 @@ def config_show() -> None:
 
 @config_app.command("reference")
 def config_reference() -> None:
-    """Print the reference of every setting (Markdown), as in the README."""
+    """Print the reference of every setting (Markdown), as in the documentation site."""
     from ascolto.reference import settings_reference
 
     print(settings_reference(), end="")

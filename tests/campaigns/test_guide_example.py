@@ -1,4 +1,4 @@
-"""The README's example campaign is a valid settings block."""
+"""The example campaign in the marketers' guide is a valid settings block."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 
 from ascolto.settings import CampaignSettings
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guide" / "marketers.md"
 
 
-def test_the_readme_example_campaign_is_valid() -> None:
-    text = README.read_text(encoding="utf-8")
+def test_the_guides_example_campaign_is_valid() -> None:
+    text = GUIDE.read_text(encoding="utf-8")
     section = text.split("## Post-purchase check-ins", 1)[1]
     found = re.search(r"```toml\n(.*?)```", section, re.DOTALL)
     assert found
