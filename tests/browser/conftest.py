@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -18,9 +17,10 @@ from ascolto.database import prepare
 from ascolto.settings import Settings, load_settings
 from ascolto.web.app import create_app
 from tests.conftest import write_settings
+from tests.requirements import chromium_path, missing
 from tests.web.conftest import PASSWORD
 
-CHROMIUM = os.environ.get("ASCOLTO_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = chromium_path()
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -103,7 +103,10 @@ def live_app(app_settings: Settings) -> Iterator[LiveApp]:
 def browser() -> Iterator[Any]:
     """One headless chromium for the whole session."""
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run ./dev setup as root (apt-get install chromium)")
+        missing(
+            f"chromium at {CHROMIUM} (as root: apt-get install chromium, or set "
+            "ASCOLTO_TEST_CHROMIUM to its path)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
