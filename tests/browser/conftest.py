@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from playwright.sync_api import expect
 from sqlalchemy.engine import Engine
 
 from ascolto.database import prepare
@@ -31,6 +32,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+# How long an action or an `expect` may wait for its condition (an element to be there and
+# still, a page to load). Only a cap on waiting, never a pause: on a loaded machine the
+# condition can take a while, and a test must not fail for that.
+CONDITION_TIMEOUT_MS = 60_000
+expect.set_options(timeout=CONDITION_TIMEOUT_MS)
 
 
 @dataclass
@@ -138,7 +144,7 @@ def page(
     """
     context = browser.new_context()
     opened = context.new_page()
-    opened.set_default_timeout(10_000)
+    opened.set_default_timeout(CONDITION_TIMEOUT_MS)
 
     def on_dialog(dialog: Any) -> None:
         dialogs.seen.append(f"{dialog.type}: {dialog.message}")
