@@ -13,7 +13,7 @@ from listeners.base import Batch, HttpUrl, Listener
 from listeners.errors import BadContent
 from listeners.jsonpath import decode, dumps, get_path, parse_time, text_or_none
 from listeners.paging import Collector, Entry, Page, PagedOptions, Position, env_value, reject
-from listeners.text import TextFormat, clean_text, html_to_text, to_text
+from listeners.text import clean_text, html_to_text
 from storage.mentions import NewMention
 from storage.types import is_digits
 
@@ -51,11 +51,6 @@ class JsonApiOptions(PagedOptions):
         "",
         description="Dotted path to the list of items in each page (`data.items`; list "
         "positions are numbers: `results.0.hits`); empty when the page is the list.",
-    )
-    text_format: TextFormat = Field(
-        "html",
-        description="How the API writes `text`: `html` (tags removed, entities decoded once), "
-        "`markdown` (entities decoded, `<` kept as text) or `text` (kept as it is).",
     )
     fields: dict[str, str] = Field(
         description="Where each mention field is in an item, as dotted paths: "
@@ -171,10 +166,7 @@ class JsonApiListener(Listener):
         raw_text = get_path(item, fields["text"])
         if not isinstance(raw_text, str):
             return reject(f"item without text at `{fields['text']}`", payload, external_id)
-        values: dict[str, Any] = {
-            "external_id": external_id[:500],
-            "text": to_text(raw_text, self.options.text_format),
-        }
+        values: dict[str, Any] = {"external_id": external_id[:500], "text": html_to_text(raw_text)}
         for name in TEXT_FIELDS:
             if name in fields:
                 raw = get_path(item, fields[name])
