@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -97,8 +97,13 @@ class AppStoreListener(Listener):
                 raise BadContent(f"appstore {url}: expected an object with a `feed`")
             raw = feed.get("entry", [])
             entries = raw if isinstance(raw, list) else [raw]
+            try:
+                # Reviews without a date of their own are dated by the feed (older answers).
+                feed_updated = parse_time(get_path(feed, "updated.label"))
+            except ValueError:
+                feed_updated = None
             found = [
-                _entry(e, app, country)
+                _entry(e, app, country, feed_updated)
                 for e in entries
                 # Older feeds start with the app itself (`im:name`), not a review.
                 if not (isinstance(e, dict) and "im:name" in e and "im:rating" not in e)
@@ -123,7 +128,7 @@ def _label(entry: Any, path: str) -> Any:
     return get_path(entry, f"{path}.label")
 
 
-def _entry(entry: Any, app: str, country: str) -> Entry:
+def _entry(entry: Any, app: str, country: str, feed_updated: datetime | None = None) -> Entry:
     payload = dumps(entry)
     review_id = _label(entry, "id")
     if not isinstance(review_id, str) or not review_id.strip():
@@ -145,12 +150,18 @@ def _entry(entry: Any, app: str, country: str) -> Entry:
         updated = parse_time(_label(entry, "updated"))
     except ValueError as exc:
         return reject(f"review with a bad date: {exc}", payload, key)
+    dated_by_feed = updated is None and feed_updated is not None
     if updated is None:
-        return reject("review without an updated date", payload, key)
+        if feed_updated is None:
+            return reject("review without an updated date, in a feed without one", payload, key)
+        updated = feed_updated
     author = _label(entry, "author.name")
     author = clean_text(author) if isinstance(author, str) and author.strip() else None
     version = _label(entry, "im:version")
     extra: dict[str, Any] = {"app_id": app, "country": country}
+    if dated_by_feed:
+        # Said on the mention: its time is when Apple served the page, not when it was written.
+        extra["date_source"] = "feed"
     if isinstance(version, str) and version:
         extra["version"] = version
     votes = _label(entry, "im:voteCount")

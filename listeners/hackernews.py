@@ -11,7 +11,7 @@ from listeners.base import BaseUrl, Batch, Listener
 from listeners.errors import BadContent
 from listeners.jsonpath import decode, dumps, parse_time
 from listeners.paging import Collector, Entry, Page, PagedOptions, reject
-from listeners.text import html_to_text
+from listeners.text import clean_text, html_to_text
 from storage.mentions import NewMention
 
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
@@ -101,14 +101,18 @@ def _entry(hit: Any) -> Entry:
         return reject("hit without an integer created_at_i", payload, key)
     raw_tags = hit.get("_tags")
     tags: list[Any] = raw_tags if isinstance(raw_tags, list) else []
-    is_comment = "comment" in tags or "comment_text" in hit
+    # The tags say what a hit is. Algolia sends every field on every hit, `comment_text: null`
+    # on stories, polls and Ask HN posts, so the key alone says nothing.
+    is_comment = "comment" in tags if tags else isinstance(hit.get("comment_text"), str)
     raw_title = hit.get("story_title") if is_comment else hit.get("title")
     raw_text = hit.get("comment_text") if is_comment else hit.get("story_text")
     if raw_title is not None and not isinstance(raw_title, str):
         return reject("hit with a non-text title", payload, key)
     if raw_text is not None and not isinstance(raw_text, str):
         return reject("hit with a non-text body", payload, key)
-    title = html_to_text(raw_title)
+    # Titles are plain text; comment and story bodies are HTML.
+    title = clean_text(raw_title or "")
+    # A link story or a poll is its title: that is what people read and discuss.
     text = html_to_text(raw_text) or ("" if is_comment else title)
     if not text:
         return reject("hit with no text", payload, key)

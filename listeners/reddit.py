@@ -13,7 +13,7 @@ from listeners.errors import BadContent, ListenError, SourceBlocked
 from listeners.http import HttpResponse
 from listeners.jsonpath import decode, dumps, get_path, parse_time
 from listeners.paging import Collector, Entry, Page, PagedOptions, env_value, reject
-from listeners.text import html_to_text
+from listeners.text import markdown_to_text
 from storage.mentions import NewMention
 
 WEB = "https://www.reddit.com"
@@ -261,8 +261,10 @@ def _entry(kind: str, data: dict[str, Any]) -> Entry:
     if kind == "t3" and not isinstance(title, str):
         return reject("reddit post without a title", payload, name)
     deleted = bool(data.get("removed_by_category")) or body in _GONE
-    title_text = html_to_text(title) if title else ""
-    text = html_to_text(body)
+    # Titles and bodies are Markdown source (HTML-escaped once without raw_json=1): `<` is
+    # text there, never a tag.
+    title_text = markdown_to_text(title) if title else ""
+    text = markdown_to_text(body)
     if kind == "t3" and not text:
         text = title_text  # a link post: its title is what people read
     if not text and not deleted:
@@ -285,7 +287,7 @@ def _entry(kind: str, data: dict[str, Any]) -> Entry:
         external_id=name,
         text="" if deleted else text,
         title=None if deleted or kind == "t1" else title_text or None,
-        url=f"{WEB}{permalink}" if isinstance(permalink, str) else None,
+        url=f"{WEB}{permalink}" if isinstance(permalink, str) else _url_from_ids(kind, data),
         author_handle=person,
         author_name=person,
         author_url=f"{WEB}/user/{person}" if person else None,
@@ -302,3 +304,21 @@ def _entry(kind: str, data: dict[str, Any]) -> Entry:
         deleted=deleted,
     )
     return Entry(float(created), name, item=item)
+
+
+def _url_from_ids(kind: str, data: dict[str, Any]) -> str | None:
+    """A permalink from ids, for items that come without one (older listings, morechildren).
+
+    Reddit resolves any slug, so `_` stands for the post's title.
+    """
+    subreddit, item = data.get("subreddit"), data.get("id")
+    if not isinstance(subreddit, str) or not _SUBREDDIT.match(subreddit):
+        return None
+    if not isinstance(item, str) or not item.isalnum():
+        return None
+    if kind == "t3":
+        return f"{WEB}/r/{subreddit}/comments/{item}/"
+    link = data.get("link_id")
+    if not isinstance(link, str) or not link.startswith("t3_") or not link[3:].isalnum():
+        return None
+    return f"{WEB}/r/{subreddit}/comments/{link[3:]}/_/{item}/"

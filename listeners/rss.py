@@ -16,10 +16,15 @@ import feedparser
 from pydantic import Field
 
 from listeners.base import Batch, HttpUrl, Listener, SourceOptions
+from listeners.dates import parse_localized_date
 from listeners.errors import BadContent
 from listeners.keywords import KeywordFilter
-from listeners.text import clean_text, html_to_text
+from listeners.text import clean_text, to_text
 from storage.mentions import NewMention
+
+# Feeds from Italian, Portuguese, Spanish, French and German sites date entries in their
+# language ("Seg, 24 Set 2018"); feedparser tries this before its own RFC 822 reader.
+feedparser.registerDateHandler(parse_localized_date)
 
 ACCEPT = "application/atom+xml, application/rss+xml, application/xml;q=0.9, */*;q=0.5"
 
@@ -146,7 +151,7 @@ def _parse_problem(parsed: Any) -> str | None:
 
 
 def _to_mention(entry: Any, platform: str) -> NewMention | None:
-    title = html_to_text(entry.get("title"))
+    title = _text(entry.get("title"), entry.get("title_detail"))
     body = _body(entry)
     if not title and not body:
         return None
@@ -175,8 +180,20 @@ def _to_mention(entry: Any, platform: str) -> NewMention | None:
 def _body(entry: Any) -> str:
     contents = entry.get("content") or []
     if contents:
-        return html_to_text("\n".join(c.get("value", "") for c in contents))
-    return html_to_text(entry.get("summary") or entry.get("description") or "")
+        return "\n".join(_text(c.get("value"), c) for c in contents).strip()
+    return _text(entry.get("summary") or entry.get("description"), entry.get("summary_detail"))
+
+
+def _text(value: Any, detail: Any) -> str:
+    """Text of a feed value in the type feedparser says it has, decoded once.
+
+    feedparser has already undone the XML escaping: text/plain values are text as they are
+    (`a < b` stays), HTML values still carry their own one layer of markup and references.
+    """
+    if not isinstance(value, str):
+        return ""
+    kind = detail.get("type", "text/html") if isinstance(detail, Mapping) else "text/html"
+    return to_text(value, "text" if kind == "text/plain" else "html")
 
 
 def _when(value: time.struct_time | None) -> datetime | None:

@@ -15,10 +15,9 @@ from sqlalchemy.engine import Engine, make_url
 from ascolto.settings import Settings, load_settings
 from storage.db import get_engine
 from tests.feedserver import FeedServer, feed_server
+from tests.requirements import MISSING, REQUIRED, missing, postgres_url
 
-POSTGRES_URL = os.environ.get(
-    "ASCOLTO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_URL = postgres_url()
 
 
 def _postgres_schema_url(schema: str) -> str:
@@ -26,6 +25,21 @@ def _postgres_schema_url(schema: str) -> str:
     return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
         hide_password=False
     )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Where every requirement must be there, a skip for a missing one is a failure."""
+    report = yield
+    if REQUIRED and report.skipped and isinstance(report.longrepr, tuple):
+        reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        if reason.startswith(MISSING):
+            report.outcome = "failed"
+            report.longrepr = (
+                f"{reason}\n(CI or ASCOLTO_REQUIRE_SERVICES=1 is set: a missing requirement "
+                "fails the run instead of skipping its tests)"
+            )
+    return report
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -40,8 +54,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     except sa.exc.OperationalError as exc:
-        pytest.fail(
-            f"PostgreSQL is not reachable at {POSTGRES_URL} (set ASCOLTO_TEST_POSTGRES_URL): {exc}"
+        missing(
+            f"PostgreSQL is not reachable at {POSTGRES_URL} (start it, or point "
+            f"ASCOLTO_TEST_POSTGRES_URL at one): {exc}"
         )
     try:
         yield _postgres_schema_url(schema)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
-# The shared datasets sit next to the repository (../shared/datasets), never at a fixed path.
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+# The shared datasets sit next to the repository (../shared/datasets), never at a fixed path;
+# ASCOLTO_DATASETS points elsewhere, as it does for `ascolto train`.
+DATASETS = Path(
+    os.environ.get("ASCOLTO_DATASETS")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+)
 
 # Training files of the customer-care sets (no test file is ever copied).
 CARE_FILES = {

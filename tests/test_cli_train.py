@@ -13,6 +13,7 @@ from storage.db import get_engine, session_scope
 from storage.migrate import upgrade
 from tests.conftest import write_settings
 from tests.mini_datasets import DATASETS, copy_care_sets
+from tests.requirements import missing
 from tests.test_cli import ascolto
 
 
@@ -25,7 +26,10 @@ def _head(src: Path, dst: Path, n: int) -> None:
 def mini_datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first rows of every split the training and the evaluation read."""
     if not DATASETS.exists():
-        pytest.skip("shared datasets not available")
+        missing(
+            f"the shared datasets at {DATASETS} (put them next to the repository, or set "
+            "ASCOLTO_DATASETS)"
+        )
     root = tmp_path_factory.mktemp("datasets")
     te, it = "tweeteval_sentiment", "xlmt_sentiment_it"
     _head(DATASETS / te / "train_reconstructed.tsv", root / te / "train_reconstructed.tsv", 121)

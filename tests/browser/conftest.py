@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -12,15 +11,17 @@ from typing import Any
 
 import pytest
 import uvicorn
+from playwright.sync_api import expect
 from sqlalchemy.engine import Engine
 
 from ascolto.database import prepare
 from ascolto.settings import Settings, load_settings
 from ascolto.web.app import create_app
 from tests.conftest import write_settings
+from tests.requirements import chromium_path, missing
 from tests.web.conftest import PASSWORD
 
-CHROMIUM = os.environ.get("ASCOLTO_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = chromium_path()
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -31,6 +32,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+# How long an action or an `expect` may wait for its condition (an element to be there and
+# still, a page to load). Only a cap on waiting, never a pause: on a loaded machine the
+# condition can take a while, and a test must not fail for that.
+CONDITION_TIMEOUT_MS = 60_000
+expect.set_options(timeout=CONDITION_TIMEOUT_MS)
 
 
 @dataclass
@@ -103,7 +109,10 @@ def live_app(app_settings: Settings) -> Iterator[LiveApp]:
 def browser() -> Iterator[Any]:
     """One headless chromium for the whole session."""
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run ./dev setup as root (apt-get install chromium)")
+        missing(
+            f"chromium at {CHROMIUM} (as root: apt-get install chromium, or set "
+            "ASCOLTO_TEST_CHROMIUM to its path)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -135,7 +144,7 @@ def page(
     """
     context = browser.new_context()
     opened = context.new_page()
-    opened.set_default_timeout(10_000)
+    opened.set_default_timeout(CONDITION_TIMEOUT_MS)
 
     def on_dialog(dialog: Any) -> None:
         dialogs.seen.append(f"{dialog.type}: {dialog.message}")

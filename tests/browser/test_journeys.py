@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import Session, select
 
 from ascolto.settings import Settings, load_settings
@@ -69,8 +70,8 @@ def test_overview_and_mentions(page: Any, live_app: LiveApp, console: list[str])
     add_cluster_alert(live_app.engine)
     log_in(page, live_app, "mia")
     page.goto(f"{live_app.url}/")
-    assert page.locator("svg.chart").count() >= 3
-    assert page.get_by_role("heading", name="Active alerts").count() == 2
+    expect(page.locator("svg.chart").nth(2)).to_be_visible()
+    expect(page.get_by_role("heading", name="Active alerts")).to_have_count(2)
     snapshot(page, "web-overview")
 
     page.goto(f"{live_app.url}/mentions")
@@ -79,7 +80,7 @@ def test_overview_and_mentions(page: Any, live_app: LiveApp, console: list[str])
     page.get_by_role("button", name="Show").click()
     page.wait_for_url("**/mentions?*")
     rows = page.locator("table.mentions tbody tr")
-    assert rows.count() > 0
+    expect(rows.first).to_be_visible()
     assert all("neutral" in text for text in rows.all_inner_texts())
     snapshot(page, "web-mentions")
     assert console == []
@@ -96,8 +97,8 @@ def test_acknowledge_an_alert(page: Any, live_app: LiveApp, console: list[str]) 
     row.get_by_role("button", name="Acknowledge").click()
     page.wait_for_url(f"{live_app.url}/clusters/{cluster_id}?done=*")
     assert "acknowledge alert" in page.get_by_role("status").inner_text()
-    assert "acknowledged" in page.locator(f"tr[data-alert='{alert_id}']").inner_text()
-    assert page.locator("svg.chart").count() == 1
+    expect(page.locator(f"tr[data-alert='{alert_id}']")).to_contain_text("acknowledged")
+    expect(page.locator("svg.chart")).to_have_count(1)
     snapshot(page, "web-cluster")
     with Session(live_app.engine) as session:
         alert = session.get(Alert, alert_id)
@@ -118,6 +119,7 @@ def test_create_and_preview_a_campaign(page: Any, live_app: LiveApp, console: li
     log_in(page, live_app, "mia")
     page.goto(f"{live_app.url}/campaigns")
     page.get_by_role("link", name="New campaign").click()
+    page.wait_for_url(f"{live_app.url}/campaigns/new*")
     page.get_by_label("Name").fill("first-buyers")
     page.get_by_label("Delay").fill("2d")
     page.get_by_label("Starts on").fill((SENT - timedelta(days=10)).date().isoformat())
@@ -130,11 +132,11 @@ def test_create_and_preview_a_campaign(page: Any, live_app: LiveApp, console: li
     assert "Saved" in page.get_by_role("status").inner_text()
     summary = page.locator("#preview-summary").inner_text()
     assert "to send" in summary
-    assert page.locator("table.preview tbody tr").count() == 1, summary
+    expect(page.locator("table.preview tbody tr")).to_have_count(1)
     snapshot(page, "web-campaign-preview")
     page.get_by_role("button", name="Pause").click()
     page.wait_for_url("**?changed=pause")
-    assert page.get_by_role("button", name="Resume").is_visible()
+    expect(page.get_by_role("button", name="Resume")).to_be_visible()
     assert console == []
 
 
@@ -147,7 +149,10 @@ def test_answer_a_survey(page: Any, live_app: LiveApp, console: list[str]) -> No
     page.locator("input[name='nps'][value='4']").check()
     page.locator("textarea").fill("Il tablet è arrivato con lo schermo graffiato")
     snapshot(page, "web-survey")
-    page.locator("form button[type='submit']").first.click()
+    # The answer is stored before the server answers the form's POST.
+    with page.expect_response(lambda response: response.request.method == "POST") as posted:
+        page.locator("form button[type='submit']").first.click()
+    assert posted.value.status in (200, 303), posted.value.status  # 303: post, then redirect
     page.wait_for_load_state()
     with Session(live_app.engine) as session:
         answer = session.exec(select(SurveyAnswer)).one()

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import Session, select
 
 from ascolto.auth import set_active
@@ -58,8 +59,7 @@ def test_review_edit_approve_and_reject(page: Any, live_app: LiveApp, console: l
 
     log_in(page, live_app, "tom")
     page.wait_for_url(f"{live_app.url}/queue")
-    rows = page.locator("#queue-rows tr[data-draft]")
-    assert rows.count() == 2
+    expect(page.locator("#queue-rows tr[data-draft]")).to_have_count(2)
     snapshot(page, "queue-1-list")
 
     # Review: the mention, its labels, the customer and the verdict are on the draft's page.
@@ -69,7 +69,7 @@ def test_review_edit_approve_and_reject(page: Any, live_app: LiveApp, console: l
     labels = page.locator("dl.labels").inner_text()
     assert "delivery" in labels
     assert "Complaint" in labels
-    assert page.locator("#verdict").is_visible()
+    expect(page.locator("#verdict")).to_be_visible()
     snapshot(page, "queue-2-draft")
 
     # Edit: the new text is checked again; the phone number is taken out of the public reply.
@@ -94,8 +94,9 @@ def test_review_edit_approve_and_reject(page: Any, live_app: LiveApp, console: l
     # Reject the other draft, with a reason.
     page.get_by_role("link", name="← Review queue").click()
     page.wait_for_url(f"{live_app.url}/queue")
-    assert page.locator("#queue-rows tr[data-draft]").count() == 1
+    expect(page.locator("#queue-rows tr[data-draft]")).to_have_count(1)
     page.get_by_role("link", name=f"#{second}").click()
+    page.wait_for_url(f"{live_app.url}/queue/{second}")
     page.get_by_label("Reason for rejecting").fill("Nothing to answer: the customer is happy.")
     page.get_by_role("button", name="Reject").click()
     page.wait_for_url(f"{live_app.url}/queue/{second}?event=*")
@@ -105,7 +106,8 @@ def test_review_edit_approve_and_reject(page: Any, live_app: LiveApp, console: l
     assert stored(live_app, second).status == "rejected"
 
     page.get_by_role("link", name="← Review queue").click()
-    assert page.locator("#queue-rows tr.empty").inner_text() == "Nothing waits for review."
+    page.wait_for_url(f"{live_app.url}/queue")
+    expect(page.locator("#queue-rows tr.empty")).to_have_text("Nothing waits for review.")
     assert console == []  # no script errors, no content-security-policy violations
 
 
@@ -116,24 +118,32 @@ def test_new_drafts_appear_without_a_reload(
     drafted(live_app, published_at=at(10), handle="a")
     log_in(page, live_app, "tom")
     page.wait_for_url(f"{live_app.url}/queue")
-    assert page.locator("#queue-count").inner_text() == "1"
+    expect(page.locator("#queue-count")).to_have_text("1")
     # A mark on this document: a reload would lose it.
     page.evaluate("window.stillTheSamePage = true")
 
-    urgent = drafted(live_app, published_at=at(20), urgency=("safety",), handle="b")
-    arrived = page.locator(f'#queue-rows tr.new[data-draft="{urgent}"]')
-    arrived.wait_for()
-    assert page.locator("#queue-rows tr[data-draft]").first.get_attribute("data-draft") == str(
-        urgent
+    # A refresh that brings the same rows leaves them in place: a link being clicked is
+    # never swapped out from under the pointer.
+    status = page.locator("#queue-status")
+    page.evaluate(
+        "window.firstRow = document.querySelector('#queue-rows tr[data-draft]');"
+        "document.getElementById('queue-status').textContent = ''"
     )
-    assert page.locator("#queue-count").inner_text() == "2"
+    expect(status).to_contain_text("Updated")
+    assert page.evaluate("window.firstRow.isConnected") is True
+
+    urgent = drafted(live_app, published_at=at(20), urgency=("safety",), handle="b")
+    expect(page.locator(f'#queue-rows tr.new[data-draft="{urgent}"]')).to_be_visible()
+    expect(page.locator("#queue-rows tr[data-draft]").first).to_have_attribute(
+        "data-draft", str(urgent)
+    )
+    expect(page.locator("#queue-count")).to_have_text("2")
     assert page.evaluate("window.stillTheSamePage") is True
     snapshot(page, "queue-live-update")
 
     # When the session ends (here: the user is disabled), the page stops and says so.
     with session_scope(live_app.engine) as session:
         set_active(session, "tom", False, actor="tests")
-    status = page.locator("#queue-status")
-    status.filter(has_text="Signed out").wait_for()
+    expect(status).to_contain_text("Signed out")
     assert page.evaluate("window.stillTheSamePage") is True
     assert console == []

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from storage.db import session_scope
@@ -23,7 +24,7 @@ def test_bad_password_refused_good_one_accepted(page: Any, live_app: LiveApp) ->
     assert page.url == f"{live_app.url}/login?next=%2F"
 
     log_in(page, live_app, "giulia", "not her password")
-    assert page.get_by_role("alert").inner_text() == "Unknown username or wrong password."
+    expect(page.get_by_role("alert")).to_have_text("Unknown username or wrong password.")
     assert page.url.startswith(f"{live_app.url}/login")
 
     # Back to the page first asked for.
@@ -42,7 +43,7 @@ def test_an_expired_session_asks_to_sign_in_again(page: Any, live_app: LiveApp) 
     log_in(page, live_app, "tom")
     page.wait_for_url(f"{live_app.url}/queue")
     page.goto(f"{live_app.url}/")
-    assert page.get_by_role("heading", name="Overview").is_visible()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
 
     # The session was last used longer ago than the idle limit allows.
     idle = timedelta(minutes=live_app.settings.web.idle_minutes + 1)
@@ -55,7 +56,7 @@ def test_an_expired_session_asks_to_sign_in_again(page: Any, live_app: LiveApp) 
     assert page.url == f"{live_app.url}/login?next=%2F"
     log_in(page, live_app, "tom")
     page.wait_for_url(f"{live_app.url}/")
-    assert page.get_by_role("heading", name="Overview").is_visible()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
 
 
 def test_a_form_posted_without_its_csrf_token_is_refused(page: Any, live_app: LiveApp) -> None:
@@ -67,7 +68,7 @@ def test_a_form_posted_without_its_csrf_token_is_refused(page: Any, live_app: Li
     with page.expect_response(f"{live_app.url}/logout") as answer:
         page.get_by_role("button", name="Sign out").click()
     assert answer.value.status == 403
-    assert page.get_by_role("heading", name="Request refused").is_visible()
+    expect(page.get_by_role("heading", name="Request refused")).to_be_visible()
     # The session is still there: nothing happened.
     page.goto(f"{live_app.url}/")
-    assert page.get_by_role("heading", name="Overview").is_visible()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()

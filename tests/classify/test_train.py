@@ -12,6 +12,7 @@ from classify.datasets import SeedExample
 from classify.pipeline import Classifier, ClassifierSettings, Text
 from classify.train import TrainOptions, train_all
 from tests.mini_datasets import DATASETS, copy_care_sets
+from tests.requirements import missing
 
 
 def _head(src: Path, dst: Path, n: int) -> None:
@@ -21,7 +22,10 @@ def _head(src: Path, dst: Path, n: int) -> None:
 @pytest.fixture(scope="module")
 def mini_datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not DATASETS.exists():
-        pytest.skip("shared datasets not available")
+        missing(
+            f"the shared datasets at {DATASETS} (put them next to the repository, or set "
+            "ASCOLTO_DATASETS)"
+        )
     root = tmp_path_factory.mktemp("datasets")
     te, it, co = root / "tweeteval_sentiment", root / "xlmt_sentiment_it", root / "complaints"
     for d in (te, it, co):

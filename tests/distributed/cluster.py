@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.requirements import missing
+
 ASCOLTO = Path(sys.executable).with_name("ascolto")
 
 
@@ -45,7 +47,7 @@ class PrivateRedis:
     def __init__(self, folder: Path) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            pytest.skip("redis-server is not installed")
+            missing("redis-server is not installed (apt-get install redis-server)")
         self.binary = binary
         self.folder = folder
         self.port = free_port()

@@ -15,10 +15,9 @@ from storage.models import Mention
 from tests.distributed.cluster import wait_for
 from tests.distributed.conftest import make_cluster, rss
 from tests.feedserver import FeedServer, Reply
+from tests.requirements import RABBITMQ_URL, missing
 
 pytestmark = pytest.mark.distributed
-
-RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 def test_workers_run_on_rabbitmq_too(
@@ -28,7 +27,7 @@ def test_workers_run_on_rabbitmq_too(
         with Connection(RABBITMQ_URL, connect_timeout=3) as connection:
             connection.connect()
     except OSError as exc:
-        pytest.fail(f"RabbitMQ is not reachable at {RABBITMQ_URL}: {exc}")
+        missing(f"RabbitMQ is not reachable at {RABBITMQ_URL} (start rabbitmq-server): {exc}")
     upgrade(cluster_engine)
     queue = f"ascolto-test-{uuid.uuid4().hex[:8]}"
     url = server.route("/feed.rss", Reply(body=rss(12)))

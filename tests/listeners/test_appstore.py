@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -36,6 +37,7 @@ def test_reviews_with_rating_version_and_pages(server: FeedServer, make_settings
     assert review.title == "La batteria si scarica"
     assert review.extra["version"] == "2.1.0"
     assert review.extra["country"] == "it"
+    assert "date_source" not in review.extra  # dated by the review itself
     # A page with a single review has `entry` as an object, not a list.
     assert stored["appstore:12331200001"].rating == 2.0
     # The `last` link says page 2 is the last: page 3 is never asked for.
@@ -88,3 +90,31 @@ def test_options_are_validated(make_settings: Any) -> None:
         make_settings(api_source("src", "appstore", app_ids=["1"], countries=["usa"]))
     with pytest.raises(SettingsError, match="numeric App Store id"):
         make_settings(api_source("src", "appstore", app_ids=["acme"]))
+
+
+def test_reviews_without_their_own_date_take_the_feeds(
+    server: FeedServer, make_settings: Any
+) -> None:
+    # A recorded Japanese page: no review has `updated`, the feed has one.
+    app = "1404176564"
+    server.route(
+        appstore_path("jp", 1, app), Reply.recorded("appstore/recorded_jp_no_review_dates.json")
+    )
+    server.route(
+        appstore_path("jp", 2, app), Reply.recorded("appstore/reviews_us_page3_empty.json")
+    )
+    body = api_source("src", "appstore", app_ids=[app], countries=["jp"], base_url=server.url(""))
+    settings, engine = setup(make_settings, body)
+
+    report = run_source(settings, engine, "src")
+
+    assert report.status == "ok", report.error
+    assert report.quarantined == 0
+    stored = mentions(engine)
+    assert set(stored) == {"appstore:6290024630", "appstore:6282758619", "appstore:6269228388"}
+    review = stored["appstore:6269228388"]
+    assert review.published_at == datetime(2020, 8, 8, 3, 17, 3, tzinfo=UTC)
+    assert review.extra["date_source"] == "feed"
+    assert review.text.endswith("改善検討願います><🙏🙏")
+    assert review.rating == 5.0
+    assert review.extra["version"] == "3.4.1"

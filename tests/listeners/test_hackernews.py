@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (the recorded titles use typographic apostrophes)
 """The Hacker News listener against recorded Algolia HN Search answers over real HTTP."""
 
 from __future__ import annotations
@@ -96,3 +97,55 @@ def test_hits_without_ids_or_dates_are_quarantined(server: FeedServer, make_sett
     assert report.status == "ok"
     assert report.quarantined == 2
     assert set(mentions(engine)) == {"hn:46010377"}
+
+
+def test_recorded_hits_keep_stories_whose_comment_text_is_null(
+    server: FeedServer, make_settings: Any
+) -> None:
+    # A real answer: every hit carries every field, `comment_text: null` on stories.
+    server.route(
+        HN_PATH, Reply.recorded("hackernews/recorded_nodejs_page0.json"), query={"page": "0"}
+    )
+    server.route(
+        HN_PATH, Reply.recorded("hackernews/search_by_date_page2_empty.json"), query={"page": "1"}
+    )
+    settings, engine = setup(make_settings, HACKERNEWS.source(server))
+
+    report = run_source(settings, engine, "src")
+
+    assert report.status == "ok", report.error
+    assert report.quarantined == 0
+    stored = mentions(engine)
+    assert set(stored) == {"hn:15353312", "hn:15353234", "hn:15353081", "hn:15352955"}
+    story = stored["hn:15353234"]
+    assert story.kind == "story"
+    assert story.text == story.title == "Node8’s util.promisify is so freakin’ awesome"
+    assert story.extra["url"].startswith("https://medium.com/@jamesjefferyuk/")
+    assert story.url == "https://news.ycombinator.com/item?id=15353234"
+    comment = stored["hn:15352955"]
+    assert comment.kind == "comment"
+    assert comment.parent_external_id == "hn:15352110"
+    # `&#x27;` and `&quot;` decode once; <p> separates paragraphs.
+    assert "you'll only have to hit disk" in comment.text
+    assert '(an "index-only scan")' in comment.text
+    assert comment.text.count("\n") == 1
+
+
+def test_ask_hn_and_polls_are_kept_with_their_text(server: FeedServer, make_settings: Any) -> None:
+    server.route(HN_PATH, Reply.recorded("hackernews/handmade_ask_poll.json"))
+    settings, engine = setup(make_settings, HACKERNEWS.source(server))
+
+    report = run_source(settings, engine, "src")
+
+    assert report.status == "ok", report.error
+    stored = mentions(engine)
+    ask = stored["hn:46020001"]
+    assert ask.kind == "story"
+    assert ask.title == "Ask HN: Acme Tab 3 sync tool crashes with a traceback?"
+    # The code sample keeps what it shows: `in <module>`, quotes and apostrophes decoded once.
+    assert 'File "sync.py", line 12, in <module>' in ask.text
+    assert ask.text.endswith("It's the Acme Tab 3, 128 GB.")
+    poll = stored["hn:46019990"]
+    assert poll.kind == "story"
+    assert poll.text == poll.title == "Poll: which Acme Tab 3 accessory do you use most?"
+    assert "poll" in poll.extra["tags"]

@@ -244,3 +244,38 @@ def test_options_need_something_to_read(make_settings: Any) -> None:
         make_settings(api_source("src", "reddit"))
     with pytest.raises(SettingsError, match="client_secret_env"):
         make_settings(api_source("src", "reddit", query="acme", client_id_env="X"))
+
+
+def test_markdown_keeps_angle_brackets_and_comments_without_permalink_get_a_url(
+    server: FeedServer, make_settings: Any
+) -> None:
+    server.route(
+        "/r/AcmeTablets/new.json",
+        Reply(body=b'{"kind": "Listing", "data": {"after": null, "children": []}}'),
+    )
+    server.route(
+        "/r/AcmeTablets/comments.json", Reply.recorded("reddit/handmade_comments_markdown.json")
+    )
+    body = api_source(
+        "src", "reddit", subreddits=["AcmeTablets"], comments=True, base_url=server.url("")
+    )
+    settings, engine = setup(make_settings, body)
+
+    report = run_source(settings, engine, "src")
+
+    assert report.status == "ok", report.error
+    stored = mentions(engine)
+    crash = stored["t1_mr01c0d"].text
+    assert 'File "acme_sync.py", line 12, in <module>' in crash
+    assert "KeyError: 'token'" in crash
+    assert crash.endswith("Rolling back to 2.0.9 & clearing `~/.acme` fixed it <3")
+    assert "&#x200B;" not in crash
+    assert "\u200b" not in crash
+    assert stored["t1_mr01c0d"].url == (
+        "https://www.reddit.com/r/AcmeTablets/comments/1p5a0b1/acme_sync_tool_crashes_on_start/"
+        "mr01c0d/"
+    )
+    reply = stored["t1_mr01e9f"]
+    assert reply.text.startswith("Use a <token> from the portal")
+    # No permalink in the item: the address follows from its ids.
+    assert reply.url == "https://www.reddit.com/r/AcmeTablets/comments/1p5a0b1/_/mr01e9f/"

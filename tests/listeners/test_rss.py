@@ -280,7 +280,9 @@ def test_entities_cdata_and_scripts(make_settings: Any, server: FeedServer) -> N
     )
 
 
-def test_markup_escaped_twice_is_stripped_too(server: FeedServer) -> None:
+def test_markup_escaped_twice_is_decoded_once_and_shown_as_text(server: FeedServer) -> None:
+    # XML-escaped HTML that itself escapes markup: after feedparser's XML layer and the one
+    # HTML decoding, what is left is what a reader sees on the page, kept as text.
     hostile = (
         "<guid>x1</guid><title>Acme &amp;amp;lt;b&amp;amp;gt;Tab&amp;amp;lt;/b&amp;amp;gt;</title>"
         "<description>Acme Tab 3 &amp;amp;lt;script&amp;amp;gt;alert(1)&amp;amp;lt;/script"
@@ -291,9 +293,55 @@ def test_markup_escaped_twice_is_stripped_too(server: FeedServer) -> None:
     [stored] = listener(url).fetch(None).items
 
     assert stored.external_id == "x1"
-    assert stored.title == "Acme Tab"
-    assert stored.text == "Acme Tab 3 ok é"
-    assert_plain(stored.text)
+    assert stored.title == "Acme &lt;b&gt;Tab&lt;/b&gt;"
+    # Both are text a reader of the page sees, never markup: the web app escapes them.
+    assert stored.text == (
+        "Acme Tab 3 &lt;script&gt;alert(1)&lt;/script&gt;<img src=x onerror=alert(2)> ok é"
+    )
+
+
+def test_escaped_markup_and_code_samples_are_kept_as_text(
+    make_settings: Any, server: FeedServer
+) -> None:
+    url = server.route("/atom", Reply.file("rss/atom_escaped_markup.xml"))
+    settings, engine = setup(make_settings, rss_source("news", url))
+
+    report = run(settings, engine)
+
+    assert report.status == "ok", report.error
+    stored = mentions(engine)
+    plain = stored["tag:ascolto.test,2026:title-text-brackets"]
+    # type="text": the brackets are text, not markup.
+    assert plain.title == plain.text == "History of the <blink> tag"
+    html = stored["tag:ascolto.test,2026:content-escaped-markup"]
+    assert html.text == "Example Atom"
+    code = stored["tag:ascolto.test,2026:code-sample"]
+    assert code.title == "Acme SDK: why <module> fails to import"
+    assert code.text == (
+        "The traceback ends with:\n\n"
+        'File "app.py", line 3, in <module>\n'
+        "import acme_sdk\n\n"
+        'Wrap it in <div class="acme"> and use a && b.'
+    )
+
+
+def test_dates_in_other_languages(make_settings: Any, server: FeedServer) -> None:
+    url = server.route("/rss", Reply.file("rss/rss2_localized_dates.xml"))
+    settings, engine = setup(make_settings, rss_source("news", url))
+
+    report = run(settings, engine)
+
+    assert report.status == "ok", report.error
+    when = {key: m.published_at for key, m in mentions(engine).items()}
+    assert when == {
+        "pt-1": datetime(2018, 9, 24, 13, 0, tzinfo=UTC),
+        "it-1": datetime(2018, 9, 24, 8, 0, tzinfo=UTC),
+        "es-1": datetime(2018, 9, 24, 8, 0, tzinfo=UTC),
+        "fr-1": datetime(2018, 9, 24, 8, 0, tzinfo=UTC),
+        "de-1": datetime(2025, 3, 11, 7, 15, tzinfo=UTC),
+        "pt-2": datetime(2018, 9, 24, 0, 0, tzinfo=UTC),
+        "en-1": datetime(2018, 9, 24, 10, 0, tzinfo=UTC),
+    }
 
 
 def test_latin1_feed(make_settings: Any, server: FeedServer) -> None:
@@ -652,8 +700,11 @@ def test_no_authorization_when_the_variable_is_unset(
         ('<img src=x onerror="alert(1)">Acme', "Acme"),
         ("<!-- hidden -->Acme", "Acme"),
         ("perch&amp;eacute; &#8217; &laquo;x&raquo; 79&nbsp;&euro;", "perché ’ «x» 79 €"),
-        ("&lt;script&gt;alert(1)&lt;/script&gt;Acme", "Acme"),
-        ("&amp;lt;b&amp;gt;Acme&amp;lt;/b&amp;gt;", "Acme"),
+        # Escaped markup is what the page shows: decoded once, kept as text.
+        ("&lt;script&gt;alert(1)&lt;/script&gt;Acme", "<script>alert(1)</script>Acme"),
+        ("&amp;lt;b&amp;gt;Acme&amp;lt;/b&amp;gt;", "&lt;b&gt;Acme&lt;/b&gt;"),
+        ("<pre><code>in &lt;module&gt;</code></pre>", "in <module>"),
+        ("l&amp;#8217;app &amp;amp; co", "l’app &amp; co"),
         ("a &lt; b", "a < b"),
         ("e\u0301", "é"),  # NFC
         ("  spaced \t\u00a0 out  ", "spaced out"),

@@ -12,6 +12,10 @@
   var count = document.getElementById("queue-count");
   var timer = null;
   var busy = false;
+  // The rows as last shown: an answer with the same rows changes nothing on screen, so a
+  // link a person is clicking is never swapped out from under the pointer.
+  var current = document.getElementById("queue-rows");
+  var lastRows = current ? current.innerHTML : null;
 
   function say(text) {
     if (status) {
@@ -35,6 +39,11 @@
     if (!fresh || !old) {
       return;
     }
+    if (fresh.innerHTML === lastRows) {
+      say("Updated " + new Date().toLocaleTimeString() + ".");
+      return;
+    }
+    lastRows = fresh.innerHTML;
     var before = shown();
     fresh.querySelectorAll("tr[data-draft]").forEach(function (row) {
       if (!before[row.getAttribute("data-draft")]) {
