@@ -28,6 +28,7 @@ from ascolto import (
     cli_defects,
     cli_distributed,
     cli_labels,
+    cli_model,
     cli_outbox,
     cli_policy,
     cli_queue,
@@ -57,6 +58,7 @@ app.add_typer(cli_users.app, name="user", hidden=True)
 app.add_typer(cli_tokens.app, name="tokens")
 app.add_typer(cli_queue.app, name="queue")
 app.add_typer(cli_labels.app, name="labels")
+app.command("model")(cli_model.model_command)
 app.add_typer(cli_policy.app, name="policy")
 app.add_typer(cli_defects.defects_app, name="defects")
 app.add_typer(cli_defects.defects_app, name="clusters", hidden=True)
