@@ -171,7 +171,11 @@ class Classifier:
         h = self.heads
         sent = self.sentiment_scores(x, [p.lang for p in items])
         comp = h.complaint.scores(x)[:, 0]
-        comp_on = h.complaint.decide(comp[:, None])[:, 0]
+        # A post read as positive is praise, not a complaint, whatever the complaint head
+        # says: on held-out complaints (x_fincorp, cesamard_aspect) this raised precision
+        # (0.84 -> 0.86, 0.87 -> 0.95) for a little recall, and F1 on both.
+        positive = sent.argmax(1) == h.sentiment.labels.index("positive")
+        comp_on = h.complaint.decide(comp[:, None])[:, 0] & ~positive
         iss = h.issues.scores(x)
         iss_on = h.issues.decide(iss)
         urg = h.urgency.scores(x)
