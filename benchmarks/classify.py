@@ -20,23 +20,38 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score, recall_score  # type: ignore[import-untyped]
+from sklearn.metrics import (  # type: ignore[import-untyped]
+    accuracy_score,
+    f1_score,
+    precision_score,
+    recall_score,
+)
 from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from classify.care_sets import SEVERITY_LABELS  # noqa: E402
 from classify.cleaning import clean  # noqa: E402
 from classify.datasets import (  # noqa: E402
     ISSUE_TYPES,
+    SENTIMENT_LABELS,
     URGENCY_TYPES,
     complaints,
     prepare,
     read_seed,
 )
 from classify.embedding_cache import cached_encode, encode_in_batches  # noqa: E402
+from classify.fitting import binary_ece, softmax_ece  # noqa: E402
+from classify.labels import Labels  # noqa: E402
 from classify.pipeline import Classifier, ClassifierSettings, Text  # noqa: E402
-from classify.test_splits import app_reviews, italian_test, tweeteval_test  # noqa: E402
+from classify.test_splits import (  # noqa: E402
+    app_reviews,
+    care_test,
+    hand_made_test,
+    italian_test,
+    tweeteval_test,
+)
 from classify.train import COMPLAINT_C, SEED_FILE, train_binary  # noqa: E402
 from classify.urgency_rules import keyword_urgency  # noqa: E402
 
@@ -205,6 +220,152 @@ def seed_block(clf: Classifier, cache: Path | None) -> dict[str, Any]:
     return res
 
 
+def _sentiment_figures(
+    labels: list[Labels], gold: list[int], texts: list[str], vader: bool
+) -> dict[str, Any]:
+    """Macro-F1 and accuracy over negative/neutral/positive, against the baselines, and
+    the calibration (ECE) of the probabilities the pipeline gave."""
+    y = np.array(gold)
+    pred = np.array([SENTIMENT_LABELS.index(str(lab.sentiment)) for lab in labels])
+    probs = np.array([[lab.sentiment_scores[k] for k in SENTIMENT_LABELS] for lab in labels])
+    majority = np.full_like(y, 1)  # neutral: the commonest class in the training data
+    out: dict[str, Any] = {
+        "n": len(y),
+        "macro_f1": {
+            "ours": float(f1_score(y, pred, average="macro", labels=[0, 1, 2], zero_division=0)),
+            "majority": float(
+                f1_score(y, majority, average="macro", labels=[0, 1, 2], zero_division=0)
+            ),
+        },
+        "accuracy": {
+            "ours": float(accuracy_score(y, pred)),
+            "majority": float(accuracy_score(y, majority)),
+        },
+        "ece": softmax_ece(probs.astype(np.float32), y),
+    }
+    if vader:
+        v = vader_sentiment(texts)
+        out["macro_f1"]["vader"] = float(
+            f1_score(y, v, average="macro", labels=[0, 1, 2], zero_division=0)
+        )
+        out["accuracy"]["vader"] = float(accuracy_score(y, v))
+    return out
+
+
+def _complaint_figures(
+    labels: list[Labels], gold: list[bool], texts: list[str], vader: bool
+) -> dict[str, Any]:
+    """Precision, recall and F1 of the complaint class, against the baselines, and ECE."""
+    y = np.array(gold, bool)
+    pred = np.array([bool(lab.complaint) for lab in labels])
+    probs = np.array([float(lab.complaint_score or 0.0) for lab in labels], np.float32)
+
+    def prf(p: np.ndarray) -> dict[str, float]:
+        return {
+            "precision": float(precision_score(y, p, zero_division=0)),
+            "recall": float(recall_score(y, p, zero_division=0)),
+            "f1": float(f1_score(y, p, zero_division=0)),
+        }
+
+    out: dict[str, Any] = {"n": len(y), "positives": int(y.sum())}
+    out["f1"] = {"ours": prf(pred)["f1"], "majority": prf(np.zeros_like(y))["f1"]}
+    out["ours"] = prf(pred)
+    if vader:
+        # A negative VADER score as the complaint signal: the lexicon baseline.
+        v = vader_scores(texts) <= -0.05
+        out["f1"]["vader"] = prf(v)["f1"]
+        out["vader"] = prf(v)
+    out["ece"] = binary_ece(probs, y)
+    return out
+
+
+def care_sets_block(clf: Classifier, datasets: Path) -> dict[str, Any]:
+    """The held-out test splits of the customer-care sets, through the whole pipeline."""
+    out: dict[str, Any] = {}
+    for name in ("it_public_service_tweets", "x_fincorp", "cesamard_aspect"):
+        rows = care_test(datasets, name)
+        texts = [r.text for r in rows]
+        labels = clf.classify([Text(t, r.lang) for t, r in zip(texts, rows, strict=True)])
+        english = rows[0].lang == "en"
+        block: dict[str, Any] = {"lang": rows[0].lang}
+        with_sentiment = [i for i, r in enumerate(rows) if r.sentiment is not None]
+        if with_sentiment:
+            block["sentiment"] = _sentiment_figures(
+                [labels[i] for i in with_sentiment],
+                [int(rows[i].sentiment or 0) for i in with_sentiment],
+                [texts[i] for i in with_sentiment],
+                vader=english,
+            )
+        if any(r.complaint is not None for r in rows):
+            block["complaint"] = _complaint_figures(
+                labels, [bool(r.complaint) for r in rows], texts, vader=english
+            )
+        if any(r.severity is not None for r in rows) and labels[0].severity is not None:
+            y = np.array([SEVERITY_LABELS.index(str(r.severity)) for r in rows])
+            pred = np.array([SEVERITY_LABELS.index(str(lab.severity)) for lab in labels])
+            block["severity_macro_f1"] = {
+                "ours": float(f1_score(y, pred, average="macro", zero_division=0)),
+                "majority": float(
+                    f1_score(y, np.full_like(y, np.bincount(y).argmax()), average="macro")
+                ),
+            }
+        out[name] = block
+    out["it_public_service_tweets"]["target_macro_f1"] = 0.70
+    for name in ("x_fincorp", "cesamard_aspect"):
+        out[name]["target_complaint_f1"] = 0.85
+    return out
+
+
+def hand_made_block(clf: Classifier) -> dict[str, Any]:
+    """The hand-made evaluation sets' test splits (classify/data/README.md), per language:
+    short customer-care mentions, a brand's mixed stream and product reviews."""
+    out: dict[str, Any] = {}
+    for name in ("care_mentions", "brand_stream"):
+        rows = hand_made_test(name)
+        block: dict[str, Any] = {}
+        for lang in ("it", "en"):
+            mine = [r for r in rows if r["lang"] == lang]
+            texts = [str(r["text"]) for r in mine]
+            labels = clf.classify(texts)
+            block[lang] = {
+                "sentiment": _sentiment_figures(
+                    labels,
+                    [SENTIMENT_LABELS.index(str(r["sentiment"])) for r in mine],
+                    texts,
+                    vader=lang == "en",
+                ),
+                "complaint": _complaint_figures(
+                    labels, [bool(r["complaint"]) for r in mine], texts, vader=lang == "en"
+                ),
+                "language_accuracy": float(np.mean([lab.language == lang for lab in labels])),
+            }
+        out[name] = block
+    out["brand_stream"]["target"] = {"complaint_precision": 0.9, "complaint_recall": 0.85}
+    out["care_mentions"]["target"] = {"sentiment_accuracy": 0.85, "complaint_f1": 0.85}
+    for name, lang in (("italian_reviews", "it"), ("english_reviews", "en")):
+        rows = [r for r in hand_made_test(name) if r["stars"] != 3]
+        texts = [str(r["text"]) for r in rows]
+        labels = clf.classify(texts)
+        y = np.array([int(r["stars"]) >= 4 for r in rows])
+        # Polarity as a star rating reads it: positive beats negative or not.
+        pred = np.array(
+            [lab.sentiment_scores["positive"] > lab.sentiment_scores["negative"] for lab in labels]
+        )
+        block = {
+            "lang": lang,
+            "n": len(rows),
+            "polarity_accuracy": {
+                "ours": float(np.mean(pred == y)),
+                "majority": float(max(y.mean(), 1 - y.mean())),
+            },
+        }
+        if lang == "en":
+            block["polarity_accuracy"]["vader"] = float(np.mean((vader_scores(texts) >= 0) == y))
+        out[name] = block
+    out["italian_reviews"]["target_polarity_accuracy"] = 0.90
+    return out
+
+
 def language_block(clf: Classifier, datasets: Path) -> dict[str, Any]:
     en = tweeteval_test(datasets).texts[:1000]
     it = italian_test(datasets).texts
@@ -270,6 +431,10 @@ def _row(name: str, ours: float, published: float | None, baselines: str) -> str
     return f"{name:<44} {ours:6.3f}  {pub:>6}  {gap:>7}  {baselines}"
 
 
+def _baselines(figures: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.3f}" for k, v in figures.items() if k != "ours")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
@@ -300,6 +465,8 @@ def main() -> int:
     results["complaints"] = complaint_block(clf, args.cache_dir, args.datasets)
     results["app_reviews_issue_type"] = app_review_block(clf, args.cache_dir, args.datasets)
     results["issue_seed_test"] = seed_block(clf, args.cache_dir)
+    results["care_sets"] = care_sets_block(clf, args.datasets)
+    results["hand_made"] = hand_made_block(clf)
     results["language"] = language_block(clf, args.datasets)
     results["speed"] = speed_block(clf, args.datasets, args.speed_n)
     results["memory"] = memory_block(args, args.datasets)
@@ -371,6 +538,34 @@ def main() -> int:
             f"keywords {sd['urgency_keywords_only']['micro_f1']:.3f}",
         )
     )
+    for name, block in results["care_sets"].items():
+        if "sentiment" in block:
+            r = block["sentiment"]["macro_f1"]
+            print(_row(f"{name} sentiment macro-F1", r["ours"], None, _baselines(r)))
+        if "complaint" in block:
+            r = block["complaint"]["f1"]
+            print(_row(f"{name} complaint F1", r["ours"], None, _baselines(r)))
+        if "severity_macro_f1" in block:
+            r = block["severity_macro_f1"]
+            print(_row(f"{name} severity macro-F1", r["ours"], None, _baselines(r)))
+    for name in ("care_mentions", "brand_stream"):
+        for lang in ("it", "en"):
+            b = results["hand_made"][name][lang]
+            r = b["sentiment"]["accuracy"]
+            print(_row(f"{name} {lang} sentiment accuracy", r["ours"], None, _baselines(r)))
+            c = b["complaint"]["ours"]
+            print(
+                _row(
+                    f"{name} {lang} complaint F1",
+                    c["f1"],
+                    None,
+                    f"P {c['precision']:.3f} R {c['recall']:.3f}; "
+                    + _baselines(b["complaint"]["f1"]),
+                )
+            )
+    for name in ("italian_reviews", "english_reviews"):
+        r = results["hand_made"][name]["polarity_accuracy"]
+        print(_row(f"{name} polarity accuracy", r["ours"], None, _baselines(r)))
     lang, sp, mem = results["language"], results["speed"], results["memory"]
     print(
         f"language: en {lang['accuracy_en_tweets']:.3f}, it {lang['accuracy_it_tweets']:.3f}, "

@@ -181,9 +181,20 @@ def fit_temperature(logits: Array, y: IntArray) -> float:
 
 
 def fit_platt(logit: npt.NDArray[np.float32], y: npt.NDArray[np.bool_]) -> tuple[float, float]:
-    """(scale, shift) of Platt scaling: sigmoid(scale * z + shift) fits `y` best."""
+    """(scale, shift) of Platt scaling: sigmoid(scale * z + shift) fits `y` best.
+
+    With Platt's own smoothed targets ((N+ + 1) / (N+ + 2) for positives, 1 / (N- + 2) for
+    negatives), so held-out rows that happen to be separable do not give an infinite slope.
+    """
+    z = np.asarray(logit, np.float64).reshape(-1, 1)
+    truth = np.asarray(y, bool)
+    pos, neg = int(truth.sum()), int((~truth).sum())
+    target = np.where(truth, (pos + 1) / (pos + 2), 1 / (neg + 2))
+    # Soft targets as two weighted copies of each row, one per class.
     lr = LogisticRegression(C=1e4, max_iter=1000).fit(
-        np.asarray(logit, np.float64).reshape(-1, 1), np.asarray(y, int)
+        np.concatenate([z, z]),
+        np.concatenate([np.ones(len(z), int), np.zeros(len(z), int)]),
+        sample_weight=np.concatenate([target, 1 - target]),
     )
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 

@@ -12,6 +12,8 @@ from classify.heads import Head
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 HEAD_NAMES = ("sentiment", "sentiment_it", "complaint", "issues", "urgency")
+# Heads a directory may lack (trained for an older recipe): the labels they give stay empty.
+OPTIONAL_HEAD_NAMES = ("severity",)
 CARD = "card.json"
 
 
@@ -32,6 +34,7 @@ class HeadSet:
     issues: Head
     urgency: Head
     card: dict[str, Any]
+    severity: Head | None = None
 
     @property
     def version(self) -> str:
@@ -57,7 +60,12 @@ class HeadSet:
             if not path.exists():
                 raise HeadsError(f"missing head file {path}")
             heads[name] = Head.load(path)
-        return cls(card=card, **heads)
+        optional = {
+            name: Head.load(directory / f"{name}.npz")
+            for name in OPTIONAL_HEAD_NAMES
+            if (directory / f"{name}.npz").exists()
+        }
+        return cls(card=card, **heads, **optional)
 
 
 def default_head_dir(encoder_version: str) -> Path:

@@ -31,6 +31,10 @@ class Labels:
     issue_scores: dict[str, float] = field(default_factory=dict)
     urgency: list[str] = field(default_factory=list)
     urgency_scores: dict[str, float] = field(default_factory=dict)
+    # How strongly a complaint blames (none, reproach, disapproval, accusation, blame);
+    # None when the heads have no severity head, "none" for a mention that is no complaint.
+    severity: str | None = None
+    severity_scores: dict[str, float] = field(default_factory=dict)
     products: list[str] = field(default_factory=list)
     embedding: npt.NDArray[np.float32] | None = None
     truncated: bool = False
@@ -39,3 +43,14 @@ class Labels:
     @property
     def classified(self) -> bool:
         return self.unclassifiable_reason is None
+
+    @property
+    def confidence(self) -> float:
+        """How sure the labels a reply depends on are: the lower of the sentiment's top
+        probability and the complaint decision's probability (calibrated heads)."""
+        if not self.classified:
+            return 0.0
+        sure = [max(self.sentiment_scores.values())] if self.sentiment_scores else []
+        if self.complaint_score is not None:
+            sure.append(max(self.complaint_score, 1.0 - self.complaint_score))
+        return min(sure, default=0.0)

@@ -171,11 +171,16 @@ class Classifier:
         h = self.heads
         sent = self.sentiment_scores(x, [p.lang for p in items])
         comp = h.complaint.scores(x)[:, 0]
-        comp_on = h.complaint.decide(comp[:, None])[:, 0]
+        # A post read as positive is praise, not a complaint, whatever the complaint head
+        # says: on held-out complaints (x_fincorp, cesamard_aspect) this raised precision
+        # (0.84 -> 0.86, 0.87 -> 0.95) for a little recall, and F1 on both.
+        positive = sent.argmax(1) == h.sentiment.labels.index("positive")
+        comp_on = h.complaint.decide(comp[:, None])[:, 0] & ~positive
         iss = h.issues.scores(x)
         iss_on = h.issues.decide(iss)
         urg = h.urgency.scores(x)
         urg_on = h.urgency.decide(urg)
+        sev = h.severity.scores(x) if h.severity is not None else None
         out = []
         for row, p in enumerate(items):
             issues = [lab for lab, on in zip(h.issues.labels, iss_on[row], strict=True) if on]
@@ -187,6 +192,7 @@ class Classifier:
             for kind in keyword_urgency(p.clean.text):
                 urgent.add(kind)
                 urgency_scores[kind] = max(urgency_scores.get(kind, 0.0), KEYWORD_SCORE)
+            severity, severity_scores = self._severity(sev, row, bool(comp_on[row]))
             out.append(
                 Labels(
                     model_version=self.model_version,
@@ -202,9 +208,24 @@ class Classifier:
                     issue_scores={lab: float(iss[row, j]) for j, lab in enumerate(h.issues.labels)},
                     urgency=[lab for lab in h.urgency.labels if lab in urgent],
                     urgency_scores=urgency_scores,
+                    severity=severity,
+                    severity_scores=severity_scores,
                     products=matcher.match(p.clean.text),
                     embedding=x[row] if self.return_embeddings else None,
                     truncated=p.clean.truncated,
                 )
             )
         return out
+
+    def _severity(
+        self, scores: Array | None, row: int, complaint: bool
+    ) -> tuple[str | None, dict[str, float]]:
+        """The severity of a complaint; a mention that is no complaint blames nobody."""
+        head = self.heads.severity
+        if head is None or scores is None:
+            return None, {}
+        by_label = {lab: float(scores[row, j]) for j, lab in enumerate(head.labels)}
+        if not complaint:
+            return head.labels[0], by_label
+        # For a complaint, "none" would contradict the complaint label: the likeliest other.
+        return max(head.labels[1:], key=lambda lab: by_label[lab]), by_label

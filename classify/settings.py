@@ -46,6 +46,15 @@ class ClassifySettings(Section):
         description="Directory of trained heads (from `ascolto train`); default: the heads "
         "shipped for the encoder.",
     )
+    min_confidence: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Labels less sure than this (the lower of the sentiment's and the "
+        "complaint decision's calibrated probability) wait for a person: no draft and no "
+        "defect cluster until someone confirms or corrects them (`ascolto labels check`, "
+        'the mentions page\'s "to check" filter). 0 acts on every label.',
+    )
     cache_dir: Path | None = Field(
         None,
         description="Where `ascolto train` and `ascolto eval` keep embeddings of the datasets "

@@ -45,3 +45,13 @@ def app_reviews(datasets_dir: Path) -> list[dict[str, object]]:
 def care_test(datasets_dir: Path, name: str) -> list[CareText]:
     """The `test` rows of one customer-care set (see `classify.care_sets` for the rule)."""
     return [row for row in _read_all(datasets_dir, name) if row.split == "test"]
+
+
+HAND_MADE = Path(__file__).resolve().parent / "data"
+
+
+def hand_made_test(name: str) -> list[dict[str, object]]:
+    """The `test` rows of one hand-made evaluation set (`classify/data/README.md`)."""
+    path = HAND_MADE / f"{name}.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [row for row in rows if row.get("split") == "test"]

@@ -655,17 +655,11 @@ def train_all(
     )
 
     heads = (sentiment, sentiment_it, complaint, issues, urgency, severity)
-    out.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    for head in heads:
-        head.save(out / f"{head.name}.npz")
-        for w, b in head.layers:
-            digest.update(w.tobytes() + b.tobytes())
-        digest.update(np.asarray(head.scale + head.shift + head.thresholds, np.float64).tobytes())
+    version = save_heads(heads, out)
     card: dict[str, Any] = {
         "encoder": encoder.version,
         "model": model,
-        "heads_version": dt.date.today().strftime("%Y%m%d") + "-" + digest.hexdigest()[:8],
+        "heads_version": version,
         "trained_on": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "seed": seed,
         "seconds": round(time.time() - started, 1),
@@ -702,6 +696,18 @@ def train_all(
     (out / CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     log.info("wrote heads to %s in %.0fs", out, card["seconds"])
     return card
+
+
+def save_heads(heads: Sequence[Head], out: Path) -> str:
+    """Write each head to `out`; returns the heads' version (date and content digest)."""
+    out.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    for head in sorted(heads, key=lambda h: h.name):
+        head.save(out / f"{head.name}.npz")
+        for w, b in head.layers:
+            digest.update(w.tobytes() + b.tobytes())
+        digest.update(np.asarray(head.scale + head.shift + head.thresholds, np.float64).tobytes())
+    return dt.date.today().strftime("%Y%m%d") + "-" + digest.hexdigest()[:8]
 
 
 def _intent_rows(

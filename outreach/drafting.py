@@ -425,6 +425,7 @@ def _run(
                     since=since,
                     complaints="complaint" in kinds,
                     issues=[k for k in ("question", "praise") if k in kinds],
+                    min_confidence=drafter.settings.classify.min_confidence,
                 )
                 if not chunk:
                     return

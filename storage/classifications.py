@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import or_
+from sqlalchemy import String, cast, or_, true
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func, select
 
 from storage.models import Classification, LabelledExample, Mention, MentionEmbedding
@@ -76,6 +77,9 @@ class LabelsRecord:
     issue_scores: dict[str, float] = field(default_factory=dict)
     urgency: list[str] = field(default_factory=list)
     urgency_scores: dict[str, float] = field(default_factory=dict)
+    severity: str | None = None
+    severity_scores: dict[str, float] = field(default_factory=dict)
+    confidence: float | None = None
     products: list[str] = field(default_factory=list)
     unclassifiable_reason: str | None = None
     truncated: bool = False
@@ -95,6 +99,9 @@ _LABEL_FIELDS = (
     "issue_scores",
     "urgency",
     "urgency_scores",
+    "severity",
+    "severity_scores",
+    "confidence",
     "products",
     "unclassifiable_reason",
     "truncated",
@@ -160,6 +167,41 @@ def current_labels(session: Session, *, mention_ids: Iterable[int], model_versio
             ).all()
         )
     return found
+
+
+def sure_enough(min_confidence: float) -> ColumnElement[bool]:
+    """Labels that may be acted on: confident enough, or confirmed by a person.
+
+    A person's correction of the sentiment or the complaint label settles them, whatever the
+    model's confidence; labels without a confidence (older models) are acted on as before.
+    """
+    if min_confidence <= 0:
+        return true()
+    corrected = cast(Classification.corrected, String)
+    return or_(
+        col(Classification.confidence).is_(None),
+        col(Classification.confidence) >= min_confidence,
+        corrected.like('%"sentiment"%'),
+        corrected.like('%"complaint"%'),
+    )
+
+
+def to_check(
+    session: Session, *, min_confidence: float, limit: int = 100
+) -> list[tuple[Mention, Classification]]:
+    """Mentions whose labels wait for a person (least sure first)."""
+    if min_confidence <= 0:
+        return []
+    query = (
+        select(Mention, Classification)
+        .join(Classification, col(Classification.mention_id) == col(Mention.id))
+        .where(col(Mention.deleted_at).is_(None))
+        .where(col(Classification.unclassifiable_reason).is_(None))
+        .where(~sure_enough(min_confidence))
+        .order_by(col(Classification.confidence), col(Mention.id))
+        .limit(limit)
+    )
+    return [(m, c) for m, c in session.exec(query).all()]
 
 
 def save_labels(session: Session, *, records: Sequence[LabelsRecord]) -> int:

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from sqlalchemy import Text, and_, cast, delete, or_, update
 from sqlmodel import Session, col, func, select
 
+from storage.classifications import sure_enough
 from storage.models import (
     Alert,
     Author,
@@ -134,11 +135,16 @@ class ComplaintText:
 
 
 def complaint_candidates(
-    session: Session, *, after: tuple[datetime, int] | None, limit: int
+    session: Session,
+    *,
+    after: tuple[datetime, int] | None,
+    limit: int,
+    min_confidence: float = 0.0,
 ) -> list[Candidate]:
     """Complaint or defect labels classified after `after`, oldest first, at most `limit`.
 
-    Deleted and unclassifiable mentions are left out.
+    Deleted and unclassifiable mentions are left out, and so are labels that wait for a
+    person (a confirmation moves `classified_at`, so they are read again then).
     """
     is_complaint = or_(
         col(Classification.complaint).is_(True),
@@ -155,6 +161,7 @@ def complaint_candidates(
         .where(col(Mention.deleted_at).is_(None))
         .where(col(Classification.unclassifiable_reason).is_(None))
         .where(is_complaint)
+        .where(sure_enough(min_confidence))
     )
     if after is not None:
         at, mention_id = after

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from storage.classifications import sure_enough
 from storage.models import Author, Classification, Mention, Source
 from storage.types import UTCDateTime
 
@@ -48,6 +49,8 @@ class MentionFilter:
     until: datetime | None = None
     text: str | None = None
     complaint: bool | None = None
+    # Only labels that wait for a person: less sure than this and not confirmed.
+    unsure_below: float | None = None
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,14 @@ def search_mentions(
     written = written_at()
     labels_needed = any(
         v is not None
-        for v in (where.product, where.sentiment, where.issue, where.language, where.complaint)
+        for v in (
+            where.product,
+            where.sentiment,
+            where.issue,
+            where.language,
+            where.complaint,
+            where.unsure_below,
+        )
     )
     query: Any = (
         select(  # type: ignore[call-overload]
@@ -161,6 +171,8 @@ def search_mentions(
         query = query.where(col(Classification.language) == where.language)
     if where.complaint is not None:
         query = query.where(col(Classification.complaint).is_(where.complaint))
+    if where.unsure_below is not None:
+        query = query.where(~sure_enough(where.unsure_below))
     if where.issue:
         query = query.where(_json_member(session, Classification.issues, where.issue))
     if where.product:

@@ -304,6 +304,14 @@ class Classification(SQLModel, table=True):
     issue_scores: dict[str, float] = _json(dict)
     urgency: list[str] = _json(list)
     urgency_scores: dict[str, float] = _json(dict)
+    # none, reproach, disapproval, accusation or blame (None: the heads had no severity head).
+    severity: str | None = Field(default=None, max_length=20)
+    severity_scores: dict[str, float] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
+    # The model's confidence in the labels a reply depends on (sentiment, complaint): below
+    # `[classify] min_confidence` the mention waits for a person instead of being acted on.
+    confidence: float | None = None
     products: list[str] = _json(list)
     unclassifiable_reason: str | None = Field(default=None, max_length=200)
     truncated: bool = False

@@ -15,6 +15,7 @@ from sqlalchemy import String, cast, func, or_
 from sqlmodel import Session, col, select
 
 import storage.models as models
+from storage.classifications import sure_enough
 from storage.models import (
     Author,
     CareCase,
@@ -91,6 +92,7 @@ def mentions_to_draft(
     since: datetime,
     complaints: bool,
     issues: Sequence[str],
+    min_confidence: float = 0.0,
 ) -> list[MentionFacts]:
     """Classified, current, undeleted mentions since `since` with no draft yet, by id.
 
@@ -121,6 +123,7 @@ def mentions_to_draft(
         .where(col(Classification.content_hash) == col(Mention.content_hash))
         .where(func.coalesce(Mention.published_at, Mention.fetched_at) >= since)
         .where(or_(*wanted))
+        .where(sure_enough(min_confidence))
         .where(~has_draft)
         .order_by(col(Mention.id))
         .limit(limit)

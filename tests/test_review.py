@@ -113,6 +113,23 @@ def test_urgent_first_then_longest_waiting(engine: Engine, settings: Settings) -
     assert [i.urgent for i in items] == [True, True, True, True, False, False, False]
 
 
+def test_accusing_complaints_come_before_milder_ones_of_equal_urgency(
+    engine: Engine, settings: Settings
+) -> None:
+    mild_old = drafted(engine, settings, published_at=at(10), handle="a", severity="reproach")
+    blame_new = drafted(engine, settings, published_at=at(40), handle="b", severity="blame")
+    accusation = drafted(engine, settings, published_at=at(30), handle="c", severity="accusation")
+    unknown = drafted(engine, settings, published_at=at(5), handle="d")
+    legal_mild = drafted(
+        engine, settings, published_at=at(50), handle="e", severity="reproach", urgency=("legal",)
+    )
+    with Session(engine) as session:
+        items = queue(session)
+    # Urgency first; then accusing or blaming complaints; then the longest waiting.
+    assert [i.draft.id for i in items] == [legal_mild, accusation, blame_new, unknown, mild_old]
+    assert [i.severe for i in items] == [False, True, True, False, False]
+
+
 def test_approval_enqueues_exactly_one_message(
     engine: Engine, settings: Settings, reviewing: Reviewing
 ) -> None:

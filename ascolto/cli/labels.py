@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from storage.models import Classification
 
 app = typer.Typer(
-    help="A mention's labels: show, correct, list corrections, undo one.", no_args_is_help=True
+    help="A mention's labels: show, correct, list corrections, undo one, list those to check.",
+    no_args_is_help=True,
 )
 
 MentionId = Annotated[int, typer.Argument(help="Id of the mention.")]
@@ -153,6 +154,59 @@ def correct_command(
             session, get_settings(), mention_id, changes, reviewer=reviewer, note=note
         )
     _print_outcome(outcome, as_json=as_json, verb="corrected")
+
+
+@app.command("check")
+def check_command(
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, least sure first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """Mentions whose labels wait for a person (less sure than `[classify] min_confidence`).
+
+    Confirm a mention's labels with `ascolto labels correct ID sentiment=... complaint=...
+    --as USER` (the model's own values confirm them); it is then drafted and clustered.
+    """
+    from ascolto.cli.common import out
+    from ascolto.settings import get_settings
+    from storage.classifications import to_check
+
+    floor = get_settings().classify.min_confidence
+    if floor <= 0 and not as_json:
+        out.print("[classify] min_confidence is 0: every label is acted on, none waits")
+    with Session(database()) as session:
+        found = to_check(session, min_confidence=floor, limit=limit)
+    if as_json:
+        json.dump(
+            [
+                {
+                    "mention_id": m.id,
+                    "confidence": c.confidence,
+                    "language": c.language,
+                    "sentiment": c.sentiment,
+                    "complaint": c.complaint,
+                    "text": m.text,
+                }
+                for m, c in found
+            ],
+            sys.stdout,
+            ensure_ascii=False,
+            indent=2,
+        )
+        sys.stdout.write("\n")
+        return
+    table = Table(title=f"{len(found)} mention(s) to check (confidence below {floor:.2f})")
+    for column in ("mention", "confidence", "lang", "sentiment", "complaint", "text"):
+        table.add_column(column, overflow="fold")
+    for m, c in found:
+        table.add_row(
+            str(m.id),
+            f"{c.confidence:.2f}" if c.confidence is not None else "-",
+            escape(c.language or "-"),
+            escape(c.sentiment or "-"),
+            _show(c.complaint),
+            escape(m.text[:140]),
+        )
+    out.print(table)
 
 
 @app.command("corrections")

@@ -26,6 +26,7 @@ from ascolto.cli import cases as cli_cases
 from ascolto.cli import defects as cli_defects
 from ascolto.cli import distributed as cli_distributed
 from ascolto.cli import labels as cli_labels
+from ascolto.cli import model as cli_model
 from ascolto.cli import outbox as cli_outbox
 from ascolto.cli import policy as cli_policy
 from ascolto.cli import queue as cli_queue
@@ -59,6 +60,7 @@ app.add_typer(cli_users.app, name="user", hidden=True)
 app.add_typer(cli_tokens.app, name="tokens")
 app.add_typer(cli_queue.app, name="queue")
 app.add_typer(cli_labels.app, name="labels")
+app.command("model")(cli_model.model_command)
 app.add_typer(cli_policy.app, name="policy")
 app.add_typer(cli_defects.defects_app, name="defects")
 app.add_typer(cli_defects.defects_app, name="clusters", hidden=True)

@@ -114,7 +114,15 @@ def detect_defects(
     started = time.perf_counter()
     moment = now or utcnow()
     try:
-        _run(engine, detector or detector_for(settings), moment, report, stop, batch)
+        _run(
+            engine,
+            detector or detector_for(settings),
+            moment,
+            report,
+            stop,
+            batch,
+            min_confidence=settings.classify.min_confidence,
+        )
     except Exception as exc:
         log.exception("defect detection stopped by an error")
         report.error = f"{type(exc).__name__}: {exc}"
@@ -174,6 +182,8 @@ def _run(
     report: DefectReport,
     stop: threading.Event | None,
     batch: int,
+    *,
+    min_confidence: float = 0.0,
 ) -> None:
     after: tuple[datetime, int] | None = None
     first = True
@@ -187,7 +197,9 @@ def _run(
                 return
             if first:
                 after = _reading_start(watches.values())
-            candidates = complaint_candidates(session, after=after, limit=batch)
+            candidates = complaint_candidates(
+                session, after=after, limit=batch, min_confidence=min_confidence
+            )
             loaded = {row.key: _load(row) for row in live_clusters(session, list(watches))}
             work = _select(session, watches, candidates, now)
             session.expunge_all()

@@ -29,6 +29,9 @@ from storage.models import AuditEvent, Classification, Customer, Draft, Mention,
 from storage.types import utcnow
 
 URGENT = ("safety", "legal", "press")
+# Complaints that accuse or blame come before milder ones among drafts of equal urgency;
+# two bands, not five, so a mild complaint still waits hours, not forever.
+SEVERE = ("accusation", "blame")
 """Urgency labels that put a draft at the top of the queue, in this order."""
 OPEN = ("pending", "escalated")
 """Statuses of drafts waiting for a person."""
@@ -83,6 +86,16 @@ class QueueItem:
         """Safety, legal or press: answered before anything else."""
         return any(u in URGENT for u in self.urgency)
 
+    @property
+    def severity(self) -> str | None:
+        """How strongly the complaint blames (none ... blame), when the model says."""
+        return self.labels.severity if self.labels else None
+
+    @property
+    def severe(self) -> bool:
+        """An accusing or blaming complaint: ahead of milder ones of the same urgency."""
+        return self.severity in SEVERE
+
 
 def _urgency_rank(label: str) -> int:
     return URGENT.index(label) if label in URGENT else len(URGENT)
@@ -91,7 +104,8 @@ def _urgency_rank(label: str) -> int:
 def queue(
     session: Session, *, statuses: tuple[str, ...] = OPEN, limit: int = 200
 ) -> list[QueueItem]:
-    """Open drafts, most urgent first (safety, legal, press), then longest waiting."""
+    """Open drafts, most urgent first (safety, legal, press), then accusing or blaming
+    complaints, then longest waiting."""
     items = [
         QueueItem(row.draft, row.mention, row.labels, row.source, store.waiting_since(row))
         for row in store.drafts_with_mentions(session, statuses=statuses)
@@ -99,6 +113,7 @@ def queue(
     items.sort(
         key=lambda i: (
             min((_urgency_rank(u) for u in i.urgency), default=len(URGENT)),
+            not i.severe,
             i.waiting_since,
             i.draft.id or 0,
         )

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from ascolto.settings import Settings
 from ascolto.web.deps import AppEngine, AppSettings, CurrentViewer, csrf_protect
 from ascolto.web.links import safe_url
 from ascolto.web.params import MAX_ID
@@ -36,9 +37,11 @@ class Filters(BaseModel):
     until: date | None = None
     q: str | None = None
     complaint: bool | None = None
+    check: bool | None = None
 
-    def where(self) -> MentionFilter:
-        """The storage filter: `until` includes its whole day."""
+    def where(self, min_confidence: float = 0.0) -> MentionFilter:
+        """The storage filter: `until` includes its whole day; `check` keeps the labels
+        less sure than `min_confidence` that nobody confirmed yet."""
         return MentionFilter(
             source=self.source,
             product=self.product,
@@ -49,6 +52,7 @@ class Filters(BaseModel):
             until=_midnight(self.until + timedelta(days=1)) if self.until else None,
             text=self.q,
             complaint=self.complaint,
+            unsure_below=min_confidence if self.check and min_confidence > 0 else None,
         )
 
     def query(self, **extra: str) -> str:
@@ -89,6 +93,10 @@ def filters(
     until: Annotated[str | None, Query(max_length=10, description="Last day, YYYY-MM-DD")] = None,
     q: Annotated[str | None, Query(max_length=500, description="Words the text contains")] = None,
     complaint: Annotated[bool | None, Query(description="Only complaints (true) or not")] = None,
+    check: Annotated[
+        bool | None,
+        Query(description="Only labels that wait for a person (`[classify] min_confidence`)"),
+    ] = None,
 ) -> Filters:
     """The list's filters from the query string."""
     return Filters(
@@ -101,6 +109,7 @@ def filters(
         until=_day("until", until),
         q=_blank(q),
         complaint=complaint,
+        check=check or None,
     )
 
 
@@ -132,10 +141,13 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 Filtered = Annotated[Filters, Depends(filters)]
 
 
-def _page(engine: Any, shown: Filters, cursor: str | None, limit: int) -> list[MentionRow]:
+def _page(
+    engine: Any, settings: Settings, shown: Filters, cursor: str | None, limit: int
+) -> list[MentionRow]:
     before = parse_cursor(cursor)
+    where = shown.where(settings.classify.min_confidence)
     with Session(engine) as session:
-        return search_mentions(session, shown.where(), limit=limit, before=before)
+        return search_mentions(session, where, limit=limit, before=before)
 
 
 @router.get("/mentions", response_class=HTMLResponse, summary="Mentions, filtered and searched")
@@ -147,7 +159,7 @@ def mentions_page(
     shown: Filtered,
     cursor: Cursor = None,
 ) -> HTMLResponse:
-    rows = _page(engine, shown, cursor, PAGE + 1)
+    rows = _page(engine, settings, shown, cursor, PAGE + 1)
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     with Session(engine) as session:
@@ -166,6 +178,7 @@ def mentions_page(
             "sentiments": SENTIMENT_LABELS,
             "issues": ISSUE_TYPES,
             "safe_url": safe_url,
+            "checking": settings.classify.min_confidence > 0,
         },
     )
 
@@ -173,12 +186,13 @@ def mentions_page(
 @router.get("/api/v1/mentions", summary="Mentions, filtered and searched, newest first")
 def mentions_api(
     engine: AppEngine,
+    settings: AppSettings,
     viewer: CurrentViewer,
     shown: Filtered,
     cursor: Cursor = None,
     limit: Limit = PAGE,
 ) -> dict[str, Any]:
-    rows = _page(engine, shown, cursor, limit + 1)
+    rows = _page(engine, settings, shown, cursor, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return {

@@ -47,6 +47,21 @@ def test_labels_on_clear_examples(classifier: Classifier) -> None:
         assert o.embedding.shape == (classifier.encoder.dim,)
         assert abs(float(np.linalg.norm(o.embedding)) - 1.0) < 1e-3
         assert o.model_version == classifier.model_version
+        assert 0.0 < o.confidence <= 1.0
+    # The shipped heads grade how strongly a complaint blames; a non-complaint blames nobody.
+    assert out[0].severity == "none"
+    assert out[1].severity in ("reproach", "disapproval", "accusation", "blame")
+    assert set(out[1].severity_scores) == {"none", "reproach", "disapproval", "accusation", "blame"}
+
+
+def test_a_post_read_as_positive_is_no_complaint(classifier: Classifier) -> None:
+    texts = [
+        "Finally the Acme Tab 10 battery lasts all day after the update, thank you!",
+        "Finalmente la batteria del Tab 10 dura tutto il giorno, grazie mille!",
+    ]
+    for labels in classifier.classify(texts):
+        assert labels.sentiment == "positive"
+        assert not labels.complaint
 
 
 def test_bad_input_never_stops_the_batch(classifier: Classifier) -> None:

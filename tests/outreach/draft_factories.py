@@ -71,6 +71,8 @@ def add_mention(
     urgency: Sequence[str] = (),
     products: Sequence[str] = (PRODUCT,),
     external_id: str | None = None,
+    confidence: float | None = None,
+    severity: str | None = None,
 ) -> int:
     """A stored mention with stored labels; returns its id."""
     source_id = add_source(engine, source_kind)
@@ -112,6 +114,8 @@ def add_mention(
                         urgency=list(urgency),
                         urgency_scores=dict.fromkeys(urgency, 0.9),
                         products=list(products),
+                        confidence=confidence,
+                        severity=severity,
                     )
                 ],
             )
