@@ -30,6 +30,7 @@ from ascolto import (
     cli_labels,
     cli_outbox,
     cli_policy,
+    cli_privacy,
     cli_queue,
     cli_tokens,
     cli_users,
@@ -64,6 +65,7 @@ app.add_typer(cli_defects.alerts_app, name="alerts")
 app.add_typer(cli_outbox.app, name="outbox")
 app.add_typer(cli_campaigns.app, name="campaigns")
 app.add_typer(cli_cases.app, name="cases")
+app.add_typer(cli_privacy.app, name="privacy")
 app.command()(cli_distributed.worker)
 app.command()(cli_distributed.beat)
 app.command()(cli_distributed.bench)

@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     SecretStr,
@@ -31,6 +30,8 @@ from pydantic_settings import (
 )
 
 from ascolto.errors import SettingsError
+from ascolto.privacy.settings import PrivacySettings
+from ascolto.section import Section
 from classify.defects.config import DefectConfig
 from classify.pipeline import DEFAULT_ENCODER
 
@@ -45,12 +46,6 @@ def _valid_name(value: str) -> str:
 
 
 Name = Annotated[str, AfterValidator(_valid_name)]
-
-
-class Section(BaseModel):
-    """Base of every settings table: unknown keys are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DatabaseSettings(Section):
@@ -906,6 +901,10 @@ class Settings(BaseSettings):
         default_factory=DeliverySettings,
         description="The outbox: how alerts, replies and e-mails are delivered and retried.",
     )
+    privacy: PrivacySettings = Field(
+        default_factory=PrivacySettings,
+        description="Personal data: retention periods, re-checking deleted posts, erasure.",
+    )
     teams: list[TeamSettings] = Field(
         default_factory=list,
         description="Who receives a product's defect alerts, and where: one table per team.",
@@ -1006,7 +1005,7 @@ class Settings(BaseSettings):
 SECRET_FIELDS = ("secret_key",)
 # Secrets inside a table: (table, key); read from ASCOLTO_<TABLE>_<KEY> or the file
 # <table>_<key> in the secrets directory.
-SECRET_TABLE_FIELDS = (("smtp", "password"),)
+SECRET_TABLE_FIELDS = (("smtp", "password"), ("privacy", "pepper"))
 
 # The config path is chosen per call of load_settings; pydantic-settings builds its sources
 # inside the model constructor, so it is handed over through this one-slot holder.
