@@ -7,7 +7,6 @@ chosen, and the audit log says that an erasure happened and who asked, never who
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,10 +27,6 @@ from storage.privacy import (
 )
 from storage.types import utcnow
 
-# Used only when neither [privacy] pepper nor secret_key is set: the hashes then resist a
-# glance at the database, not someone who holds a list of addresses to try.
-_FALLBACK_KEY = b"ascolto erased identities"
-
 
 class PrivacyError(AscoltoError):
     """A person cannot be named, found or erased as asked; the message says why."""
@@ -40,11 +35,8 @@ class PrivacyError(AscoltoError):
 
 
 def erasure_key(settings: Settings) -> bytes:
-    """The key of erased people's hashes: the pepper, else the secret key, else a fixed one."""
-    secret = settings.privacy.pepper or settings.secret_key
-    if secret is None:
-        return _FALLBACK_KEY
-    return hashlib.sha256(b"erased\x00" + secret.get_secret_value().encode()).digest()
+    """The key of erased people's hashes (see PrivacySettings.erasure_key)."""
+    return settings.privacy.erasure_key(settings.secret_key)
 
 
 def person_key(

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from pydantic import Field, SecretStr
 
 from ascolto.section import Section
 
 DAY = 86400
+# Used only when neither the pepper nor secret_key is set: the hashes then resist a glance
+# at the database, not someone who holds a list of addresses to try.
+_FALLBACK_KEY = b"ascolto erased identities"
 
 
 class PrivacySettings(Section):
@@ -98,3 +103,11 @@ class PrivacySettings(Section):
         "`secret_key` is used. Keep it stable: with another key the old hashes no longer "
         "match.",
     )
+
+    def erasure_key(self, secret_key: SecretStr | None) -> bytes:
+        """The key of erased people's hashes: the pepper, else the secret key, else a fixed
+        one."""
+        secret = self.pepper or secret_key
+        if secret is None:
+            return _FALLBACK_KEY
+        return hashlib.sha256(b"erased\x00" + secret.get_secret_value().encode()).digest()
