@@ -508,8 +508,8 @@ def find_person(session: Session, key: PersonKey) -> Footprint:
             _containing(session, QuarantinedItem, "payload", needles)
         )
         found.scrub["auditevent"] = _containing(session, AuditEvent, "details", needles)
-        found.scrub["defectcluster"] = _clusters_quoting(session, mentions, needles)
-        found.scrub["alert"] = _alerts_quoting(
+        found.scrub["defectcluster"] = clusters_quoting(session, mentions, needles)
+        found.scrub["alert"] = alerts_quoting(
             session, found.scrub["defectcluster"], mentions, needles
         )
     return found
@@ -527,7 +527,7 @@ def _containing(session: Session, model: Any, column: str, needles: Sequence[str
     return found
 
 
-def _clusters_quoting(session: Session, mentions: set[int], needles: Sequence[str]) -> set[int]:
+def clusters_quoting(session: Session, mentions: set[int], needles: Sequence[str]) -> set[int]:
     ids = _ids(
         session,
         DefectClusterMember.cluster_id,
@@ -538,7 +538,7 @@ def _clusters_quoting(session: Session, mentions: set[int], needles: Sequence[st
     return ids
 
 
-def _alerts_quoting(
+def alerts_quoting(
     session: Session, clusters: set[int], mentions: set[int], needles: Sequence[str]
 ) -> set[int]:
     ids = _containing(session, Alert, "evidence", needles)
@@ -880,7 +880,7 @@ def anonymise_draft(draft: Draft) -> None:
     draft.verdict_details = []
     draft.reason = None
     draft.key = f"erased:{draft.id}"
-    if draft.status in ("pending", "approved", "escalated"):
+    if draft.status in ("pending", "escalated"):
         draft.status = "withdrawn"
 
 
