@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from ascolto.redaction import RedactingFormatter
 from ascolto.settings import LogSettings
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
@@ -59,7 +60,9 @@ def _short(value: Any) -> str:
 def configure(settings: LogSettings) -> None:
     """Send logs to stderr in the configured format and level."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
+    formatter = JsonFormatter() if settings.format == "json" else TextFormatter()
+    # Logs leave the application (files, collectors, error trackers): no personal data.
+    handler.setFormatter(RedactingFormatter(formatter))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level)

@@ -15,7 +15,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from ascolto.settings import ENV_PREFIX, Section, Settings, SourceSettings
+from storage.settings import Section
+from ascolto.settings import ENV_PREFIX, Settings, SourceSettings
 from listeners.registry import registry
 
 

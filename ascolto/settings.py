@@ -27,6 +27,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from storage.privacy_settings import PrivacySettings
 from classify.defects.settings import DefectSettings
 from classify.settings import ClassifySettings, ProductSettings
 from listeners.settings import HttpSettings, SourceSettings
@@ -252,6 +253,10 @@ class Settings(BaseSettings):
         default_factory=DeliverySettings,
         description="The outbox: how alerts, replies and e-mails are delivered and retried.",
     )
+    privacy: PrivacySettings = Field(
+        default_factory=PrivacySettings,
+        description="Personal data: retention periods, re-checking deleted posts, erasure.",
+    )
     teams: list[TeamSettings] = Field(
         default_factory=list,
         description="Who receives a product's defect alerts, and where: one table per team.",
@@ -357,7 +362,7 @@ class Settings(BaseSettings):
 SECRET_FIELDS = ("secret_key",)
 # Secrets inside a table: (table, key); read from ASCOLTO_<TABLE>_<KEY> or the file
 # <table>_<key> in the secrets directory.
-SECRET_TABLE_FIELDS = (("smtp", "password"),)
+SECRET_TABLE_FIELDS = (("smtp", "password"), ("privacy", "pepper"))
 
 # The config path is chosen per call of load_settings; pydantic-settings builds its sources
 # inside the model constructor, so it is handed over through this one-slot holder.

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import Field, field_validator
 
-from listeners.base import BaseUrl, Batch, Listener
+from listeners.base import BaseUrl, Batch, Listener, RecheckResult, StoredMention
 from listeners.errors import BadContent
 from listeners.jsonpath import decode, dumps, get_path, parse_time
 from listeners.paging import Collector, Entry, Page, PagedOptions, reject
@@ -83,6 +83,53 @@ class AppStoreListener(Listener):
                     label=f"appstore app {app} ({country})",
                 )
         return collector.batch()
+
+    rechecks = True
+
+    def recheck(self, mentions: Sequence[StoredMention]) -> list[RecheckResult]:
+        """Apple has no per-review lookup: each app's feed is read again, newest first,
+        down past the oldest review asked about. A review the feed no longer lists
+        although newer and older ones are there was deleted (by its author or Apple)."""
+        results: list[RecheckResult] = []
+        for app in self.options.app_ids:
+            for country in self.options.countries:
+                asked = [
+                    m
+                    for m in mentions
+                    if m.extra.get("app_id") == app
+                    and m.extra.get("country") == country
+                    and m.published_at is not None
+                ]
+                if asked:
+                    results += self._recheck_feed(app, country, asked)
+        return results
+
+    def _recheck_feed(
+        self, app: str, country: str, asked: list[StoredMention]
+    ) -> list[RecheckResult]:
+        oldest_asked = min(m.published_at for m in asked if m.published_at is not None)
+        fetch = self._pager(app, country)
+        listed: dict[str, NewMention] = {}
+        oldest_seen = None
+        page: Any = 1
+        for _ in range(self.options.max_pages):
+            found = fetch(page)
+            for entry in found.entries:
+                if entry.item is not None and entry.item.published_at is not None:
+                    listed[entry.item.external_id] = entry.item
+                    when = entry.item.published_at
+                    oldest_seen = when if oldest_seen is None or when < oldest_seen else oldest_seen
+            page = found.next
+            if page is None or (oldest_seen is not None and oldest_seen < oldest_asked):
+                break
+        results = []
+        for mention in asked:
+            item = listed.get(mention.external_id)
+            if item is not None:
+                results.append(RecheckResult(mention.external_id, "present", item))
+            elif mention.published_at and oldest_seen and mention.published_at > oldest_seen:
+                results.append(RecheckResult(mention.external_id, "deleted"))
+        return results
 
     def _pager(self, app: str, country: str) -> Callable[[Any], Page]:
         base = self.options.base_url.rstrip("/")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Self
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, ConfigDict
@@ -51,6 +53,27 @@ class Batch:
     orders: list[NewOrder] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class StoredMention:
+    """What a re-check needs to know of a stored mention to ask its source about it."""
+
+    external_id: str
+    url: str | None
+    published_at: datetime | None
+    extra: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RecheckResult:
+    """What the source says now of one stored mention: `present` (with the item as it
+    reads now, edited or not), `deleted` (by its author or a moderator) or `private`
+    (no longer visible to ascolto: made private, blocked, its community closed)."""
+
+    external_id: str
+    status: Literal["present", "deleted", "private"]
+    item: NewMention | None = None
+
+
 class Listener(ABC):
     """One kind of source. Subclasses set `kind` and `Options` and implement `fetch`."""
 
@@ -75,3 +98,13 @@ class Listener(ABC):
     @abstractmethod
     def fetch(self, cursor: dict[str, Any] | None) -> Batch:
         """Fetch what is new since `cursor`; raise a ListenError subclass on failure."""
+
+    # True for kinds whose source can be asked again about single posts (`recheck`).
+    rechecks: ClassVar[bool] = False
+
+    def recheck(self, mentions: Sequence[StoredMention]) -> list[RecheckResult]:
+        """Ask the source again about stored mentions: one result per mention it could
+        tell about (a mention it could not reach is left out, to be asked next time).
+        Kinds that can tell set `rechecks` and implement this; raise a ListenError subclass
+        when the source cannot be read at all."""
+        raise NotImplementedError(f"{self.kind} sources cannot be re-checked")

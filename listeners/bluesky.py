@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC
 from typing import Any
 
 from pydantic import Field, model_validator
 
-from listeners.base import BaseUrl, Batch, Listener
+from listeners.base import BaseUrl, Batch, Listener, RecheckResult, StoredMention
 from listeners.errors import BadContent, ListenError, SourceBlocked
 from listeners.jsonpath import decode, dumps, get_path, parse_time
 from listeners.paging import Collector, Entry, Page, PagedOptions, env_value, reject
@@ -17,6 +17,7 @@ from storage.mentions import NewMention
 
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
 SESSION = "/xrpc/com.atproto.server.createSession"
+THREAD = "/xrpc/app.bsky.feed.getPostThread"
 WEB = "https://bsky.app"
 
 
@@ -87,6 +88,42 @@ class BlueskyListener(Listener):
                 raise ListenError(f"Bluesky rejected the search: {_why(exc)}") from None
             raise
         return collector.batch()
+
+    rechecks = True
+
+    def recheck(self, mentions: Sequence[StoredMention]) -> list[RecheckResult]:
+        """Each post's thread without replies (`getPostThread`, depth 0): the error
+        `NotFound` or a `#notFoundPost` is deleted, a `#blockedPost` private."""
+        host, headers = self._access()
+        url = f"{host}{THREAD}"
+        results: list[RecheckResult] = []
+        failed: list[ListenError] = []
+        for mention in mentions:
+            uri = mention.external_id
+            if not uri.startswith("at://"):
+                continue
+            params = {"uri": uri, "depth": 0, "parentHeight": 0}
+            try:
+                response = self.http.get(url, params=params, headers=headers)
+            except ListenError as exc:
+                if getattr(exc.response, "status", None) == 400 and " NotFound" in _why(exc):
+                    results.append(RecheckResult(uri, "deleted"))
+                else:
+                    failed.append(exc)  # unknown this time, asked again next time
+                continue
+            thread = get_path(decode(response, "bluesky getPostThread"), "thread")
+            kind = get_path(thread, "$type")
+            if kind == "app.bsky.feed.defs#notFoundPost" or get_path(thread, "notFound"):
+                results.append(RecheckResult(uri, "deleted"))
+            elif kind == "app.bsky.feed.defs#blockedPost" or get_path(thread, "blocked"):
+                results.append(RecheckResult(uri, "private"))
+            else:
+                entry = _entry(get_path(thread, "post"))
+                if entry.item is not None and entry.item.external_id == uri:
+                    results.append(RecheckResult(uri, "present", entry.item))
+        if failed and not results:
+            raise failed[0]
+        return results
 
     def _access(self) -> tuple[str, dict[str, str]]:
         opts = self.options

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import Field
 
-from listeners.base import BaseUrl, Batch, Listener
-from listeners.errors import BadContent
+from listeners.base import BaseUrl, Batch, Listener, RecheckResult, StoredMention
+from listeners.errors import BadContent, ListenError
 from listeners.jsonpath import decode, dumps, parse_time
 from listeners.paging import Collector, Entry, Page, PagedOptions, reject
 from listeners.text import clean_text, html_to_text
@@ -54,6 +54,43 @@ class HackerNewsListener(Listener):
         )
         return collector.batch()
 
+    rechecks = True
+
+    def recheck(self, mentions: Sequence[StoredMention]) -> list[RecheckResult]:
+        """Each item again (`/items/:id`): 404, `deleted` or an item with neither author
+        nor text is deleted; otherwise it is read as a search hit would be."""
+        base = self.options.base_url.rstrip("/")
+        results: list[RecheckResult] = []
+        failed: list[ListenError] = []
+        for mention in mentions:
+            object_id = mention.external_id.removeprefix("hn:")
+            if not object_id.isdigit():
+                continue
+            url = f"{base}/items/{object_id}"
+            try:
+                item = decode(self.http.get(url), url)
+            except ListenError as exc:
+                if getattr(exc.response, "status", None) == 404:
+                    results.append(RecheckResult(mention.external_id, "deleted"))
+                else:
+                    failed.append(exc)  # unknown this time, asked again next time
+                continue
+            if not isinstance(item, dict):
+                raise BadContent(f"{url}: expected an object")
+            if (
+                item.get("deleted")
+                or item.get("dead")
+                or (item.get("author") is None and not item.get("text") and not item.get("title"))
+            ):
+                results.append(RecheckResult(mention.external_id, "deleted"))
+                continue
+            entry = _entry(_as_hit(item, object_id))
+            if entry.item is not None:
+                results.append(RecheckResult(mention.external_id, "present", entry.item))
+        if failed and not results:
+            raise failed[0]
+        return results
+
     def _pager(self, since: int | None, warnings: list[str]) -> Callable[[Any], Page]:
         url = f"{self.options.base_url.rstrip('/')}/search_by_date"
         params: dict[str, Any] = {
@@ -86,6 +123,29 @@ class HackerNewsListener(Listener):
             )
 
         return fetch
+
+
+def _as_hit(item: dict[str, Any], object_id: str) -> dict[str, Any]:
+    """An `/items/:id` document in the shape of a `search_by_date` hit."""
+    kind = item.get("type")
+    comment = kind == "comment"
+    hit: dict[str, Any] = {
+        "objectID": object_id,
+        "created_at": item.get("created_at"),
+        "created_at_i": item.get("created_at_i"),
+        "author": item.get("author"),
+        "points": item.get("points"),
+        "parent_id": item.get("parent_id"),
+        "story_id": item.get("story_id"),
+        "url": item.get("url"),
+        "_tags": [kind] if isinstance(kind, str) else [],
+    }
+    if comment:
+        hit["comment_text"] = item.get("text")
+    else:
+        hit["title"] = item.get("title")
+        hit["story_text"] = item.get("text")
+    return hit
 
 
 def _entry(hit: Any) -> Entry:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from listeners.base import BaseUrl, Batch, Listener
+from listeners.base import BaseUrl, Batch, Listener, RecheckResult, StoredMention
 from listeners.errors import BadContent, ListenError, SourceBlocked
 from listeners.jsonpath import decode, dumps, parse_time
 from listeners.paging import Collector, Entry, Page, PagedOptions, env_value, reject
@@ -121,6 +121,42 @@ class MastodonListener(Listener):
         if opts.check_deleted:
             self._recheck(collector, headers)
         return collector.batch()
+
+    rechecks = True
+
+    def recheck(self, mentions: Sequence[StoredMention]) -> list[RecheckResult]:
+        """Each status again (`GET /api/v1/statuses/:id` on its instance): 404 or 410 is
+        deleted, 401 or 403 private; only the configured instances are asked."""
+        token = env_value(self.options.token_env, "mastodon access token")
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        known = {i.rstrip("/") for i in self.options.instances}
+        results: list[RecheckResult] = []
+        failed: list[ListenError] = []
+        for mention in mentions:
+            instance = mention.extra.get("instance")
+            status_id = mention.extra.get("status_id")
+            if instance not in known or not isinstance(status_id, str) or not is_digits(status_id):
+                continue
+            url = f"{instance}/api/v1/statuses/{quote(status_id, safe='')}"
+            try:
+                response = self.http.get(url, headers=headers)
+            except ListenError as exc:
+                status = getattr(exc.response, "status", None)
+                if status in (404, 410):
+                    results.append(RecheckResult(mention.external_id, "deleted"))
+                elif status in (401, 403):
+                    results.append(RecheckResult(mention.external_id, "private"))
+                else:
+                    failed.append(exc)  # unknown this time, asked again next time
+                continue
+            entry = _entry(decode(response, f"mastodon {url}"), str(instance))
+            if entry.item is not None and entry.item.external_id == mention.external_id:
+                results.append(RecheckResult(mention.external_id, "present", entry.item))
+        if failed and not results:
+            raise failed[0]
+        return results
 
     def _pager(
         self,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from listeners.base import BaseUrl, Batch, Listener
+from listeners.base import BaseUrl, Batch, Listener, RecheckResult, StoredMention
 from listeners.errors import BadContent, ListenError, SourceBlocked
 from listeners.http import HttpResponse
 from listeners.jsonpath import decode, dumps, get_path, parse_time
@@ -112,6 +112,37 @@ class RedditListener(Listener):
         except SourceBlocked as exc:
             raise self._explain(exc, oauth) from None
         return collector.batch()
+
+    rechecks = True
+
+    def recheck(self, mentions: Sequence[StoredMention]) -> list[RecheckResult]:
+        """Posts and comments by fullname through `/api/info` (100 a request): `[deleted]`
+        or `[removed]` is gone; a thing Reddit no longer lists (a private or banned
+        subreddit) is private to ascolto."""
+        oauth = bool(self.options.client_id_env)
+        try:
+            host, headers = self._access()
+        except SourceBlocked as exc:
+            raise self._explain(exc, oauth) from None
+        url = host + ("/api/info" if oauth else "/api/info.json")
+        names = [m.external_id for m in mentions if m.external_id.startswith(("t1_", "t3_"))]
+        results: list[RecheckResult] = []
+        for start in range(0, len(names), 100):
+            chunk = names[start : start + 100]
+            response = self.http.get(
+                url, params={"id": ",".join(chunk), "raw_json": 1}, headers=headers
+            )
+            page = _listing_page(decode(response, f"reddit {url}"), url)
+            now = {e.item.external_id: e.item for e in page.entries if e.item is not None}
+            for name in chunk:
+                item = now.get(name)
+                if item is None:
+                    results.append(RecheckResult(name, "private"))
+                elif item.deleted:
+                    results.append(RecheckResult(name, "deleted"))
+                else:
+                    results.append(RecheckResult(name, "present", item))
+        return results
 
     def _listings(self) -> list[tuple[str, str, dict[str, Any]]]:
         opts = self.options

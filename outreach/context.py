@@ -27,6 +27,7 @@ from storage.outreach import (
     open_issues,
     products_by_name,
 )
+from storage.privacy import is_erased
 from storage.types import utcnow
 
 # Source kinds whose public replies go out through the source's API; the others get a
@@ -63,6 +64,8 @@ class DraftFacts:
     earlier: tuple[ContactFact, ...]
     known_issue: KnownIssue | None
     opened_at: datetime | None
+    # The address or handle belongs to a person erased on request: never contacted again.
+    erased: bool = False
 
     @property
     def latest_contact(self) -> ContactFact | None:
@@ -144,6 +147,13 @@ def facts_for_mention(
         earlier=tuple(earlier),
         known_issue=issues[0] if issues else None,
         opened_at=mention.published_at or mention.fetched_at,
+        erased=is_erased(
+            session,
+            key=settings.privacy.erasure_key(settings.secret_key),
+            email=customer.email if customer else None,
+            platform=author.platform if author else None,
+            handle=author.handle if author else None,
+        ),
     )
 
 
@@ -193,6 +203,9 @@ def facts_for_customer(
         earlier=tuple(earlier),
         known_issue=issues[0] if issues else None,
         opened_at=None,
+        erased=is_erased(
+            session, key=settings.privacy.erasure_key(settings.secret_key), email=customer.email
+        ),
     )
 
 
@@ -233,7 +246,7 @@ def policy_context(
         role=role,
         previous_contacts=tuple(c.at for c in facts.earlier),
         opted_out=facts.do_not_contact,
-        suppressed=False,
+        suppressed=facts.erased,
         recipient=recipient,
         send_at=send_at,
     )

@@ -172,6 +172,7 @@ def _with_customer(about: DraftFacts, customer: DraftFacts) -> DraftFacts:
         customer_language=customer.customer_language,
         customer_tz=customer.customer_tz,
         do_not_contact=customer.do_not_contact,
+        erased=about.erased or customer.erased,
         order=about.order or customer.order,
         earlier=about.earlier or customer.earlier,
     )

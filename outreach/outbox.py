@@ -26,7 +26,8 @@ from storage import audit
 from storage import outbox as store
 from storage.db import session_scope
 from storage.errors import AscoltoError
-from storage.models import Mention, OutboxMessage
+from storage.models import Author, Mention, OutboxMessage
+from storage.privacy import is_erased
 from storage.sources import lease_owner
 from storage.types import utcnow
 
@@ -173,6 +174,18 @@ def _deliver_one(
         message = store.claim(session, message_id, owner=owner, now=started, until=until)
     if message is None:
         return  # another sender claimed it first
+    if _to_erased(settings, engine, message):
+        # Approved before the person was erased, or written to them by hand since.
+        with session_scope(engine) as session:
+            store.set_status(
+                session,
+                message.id or 0,
+                expected=("sending",),
+                status="cancelled",
+                error="the recipient was erased on request and is never contacted again",
+            )
+        report.problems.append(f"message {message.id}: recipient erased, cancelled")
+        return
     channel = channels.get(message.channel)
     try:
         if channel is None:
@@ -193,6 +206,26 @@ def _deliver_one(
         _record_failure(settings, engine, message, problem, channel, clock(), report)
         return
     _record_sent(engine, message, result, clock(), report)
+
+
+def _to_erased(settings: Settings, engine: Engine, message: OutboxMessage) -> bool:
+    """Whether the message goes to an erased person: its address, or for a public reply the
+    author of the mention it answers."""
+    recipient = message.recipient.strip()
+    email = recipient if "@" in recipient.lstrip("@") else None
+    mention_id = message.payload.get("mention_id") if isinstance(message.payload, dict) else None
+    with Session(engine) as session:
+        mention = session.get(Mention, mention_id) if isinstance(mention_id, int) else None
+        author = session.get(Author, mention.author_id) if mention and mention.author_id else None
+        if email is None and author is None:
+            return False
+        return is_erased(
+            session,
+            key=settings.privacy.erasure_key(settings.secret_key),
+            email=email,
+            platform=author.platform if author else None,
+            handle=author.handle if author else None,
+        )
 
 
 def _record_sent(

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field, SecretStr, model_validator
 from classify.settings import Settings as ClassifyWithProducts
 from listeners.settings import Settings as ListenerReading
 from policies.settings import Settings as PolicyReading
+from storage.privacy_settings import PrivacySettings
 from storage.settings import Name, Section
 
 
@@ -184,3 +185,6 @@ class Settings(ClassifyWithProducts, PolicyReading, ListenerReading, Protocol):
 
     @property
     def secret_key(self) -> SecretStr | None: ...
+
+    @property
+    def privacy(self) -> PrivacySettings: ...

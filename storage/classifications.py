@@ -135,6 +135,8 @@ def pending_mentions(
         .join(Classification, col(Classification.mention_id) == Mention.id, isouter=True)
         .where(col(Mention.id) > after_id)
         .where(col(Mention.deleted_at).is_(None))
+        # Withdrawn words are never read again (erased, past retention, gone upstream).
+        .where(col(Mention.withdrawn_at).is_(None))
         .where(stale)
     )
     if since is not None:

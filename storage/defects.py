@@ -159,6 +159,8 @@ def complaint_candidates(
         )
         .join(Mention, col(Mention.id) == Classification.mention_id)
         .where(col(Mention.deleted_at).is_(None))
+        # Withdrawn words are never read again (erased, past retention, gone upstream).
+        .where(col(Mention.withdrawn_at).is_(None))
         .where(col(Classification.unclassifiable_reason).is_(None))
         .where(is_complaint)
         .where(sure_enough(min_confidence))

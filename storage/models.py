@@ -106,6 +106,10 @@ class Mention(SQLModel, table=True):
         default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
     )
     deleted_at: datetime | None = _ts()
+    # When the words and the author were taken out (an erasure, the retention period, a
+    # deletion at the source): the row stays, with its day, source and labels, so figures
+    # keep their counts, but it is never classified, drafted or clustered again.
+    withdrawn_at: datetime | None = _ts()
     # 64-bit SimHash of the normalised text, stored signed to fit PostgreSQL's bigint, and
     # its four 16-bit bands: texts within Hamming distance 3 share at least one band, so
     # near-duplicate candidates come from an index lookup instead of a scan.
@@ -756,3 +760,17 @@ class Unsubscribe(SQLModel, table=True):
     via: str = Field(max_length=200)
     checkin_id: int | None = Field(default=None, foreign_key="checkin.id")
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ErasedIdentity(SQLModel, table=True):
+    """A person erased on request, kept only as a keyed hash of an identifier (an e-mail
+    address, or a network handle with its platform) so that nobody contacts them again
+    and the identifier itself is never stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(max_length=64, unique=True)
+    # email or handle: which contact paths check it.
+    kind: str = Field(max_length=20)
+    erased_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )

@@ -119,6 +119,8 @@ def mentions_to_draft(
         .join(Source, col(Source.id) == col(Mention.source_id))
         .where(col(Mention.id) > after_id)
         .where(col(Mention.deleted_at).is_(None))
+        # Withdrawn words are never read again (erased, past retention, gone upstream).
+        .where(col(Mention.withdrawn_at).is_(None))
         .where(col(Classification.unclassifiable_reason).is_(None))
         .where(col(Classification.content_hash) == col(Mention.content_hash))
         .where(func.coalesce(Mention.published_at, Mention.fetched_at) >= since)

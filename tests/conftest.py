@@ -79,7 +79,8 @@ def write_settings(path: Path, database_url: str, body: str = "") -> Path:
     Scheduled classification is off unless `body` has a `[classify]` table: tests of the
     listeners and the scheduler should not load the models. Scheduled delivery is off
     unless `body` has a `[delivery]` table, scheduled drafting unless it has `[outreach]`,
-    defect detection unless it has `[defects]`.
+    defect detection unless it has `[defects]`, retention and re-checks at the sources
+    unless it has `[privacy]`.
     """
     if "[classify]" not in body:
         body = "[classify]\nenabled = false\n\n" + body
@@ -89,6 +90,8 @@ def write_settings(path: Path, database_url: str, body: str = "") -> Path:
         body = "[outreach]\nenabled = false\n\n" + body
     if "[defects]" not in body:
         body = "[defects]\nenabled = false\n\n" + body
+    if "[privacy]" not in body:
+        body = "[privacy]\nretention = false\nrecheck = false\n\n" + body
     path.write_text(
         f'[database]\nurl = "{database_url}"\n\n[web]\nenabled = false\n\n'
         "[http]\nbackoff = 0.05\nper_host_interval = 0\nread_timeout = 5\n\n" + body,

@@ -29,6 +29,7 @@ from ascolto.cli import labels as cli_labels
 from ascolto.cli import model as cli_model
 from ascolto.cli import outbox as cli_outbox
 from ascolto.cli import policy as cli_policy
+from ascolto.cli import privacy as cli_privacy
 from ascolto.cli import queue as cli_queue
 from ascolto.cli import tokens as cli_tokens
 from ascolto.cli import users as cli_users
@@ -68,6 +69,7 @@ app.add_typer(cli_defects.alerts_app, name="alerts")
 app.add_typer(cli_outbox.app, name="outbox")
 app.add_typer(cli_campaigns.app, name="campaigns")
 app.add_typer(cli_cases.app, name="cases")
+app.add_typer(cli_privacy.app, name="privacy")
 
 
 def _version(value: bool) -> None:

@@ -162,3 +162,25 @@ def campaigns_soon() -> None:
     for scheduler in SCHEDULER:
         with contextlib.suppress(JobLookupError):
             scheduler.modify_job(CAMPAIGNS_JOB_ID, next_run_time=utcnow())
+
+
+def retention() -> None:
+    """Delete or anonymise personal data past its configured age."""
+    from ascolto.privacy.retention import apply_retention
+
+    if STOP.is_set():
+        return
+    settings = get_settings()
+    apply_retention(settings, engine_for(settings), stop=STOP)
+
+
+def recheck() -> None:
+    """Ask the sources again about recent mentions: deleted, private or edited."""
+    from ascolto.privacy.recheck import recheck_sources
+
+    if STOP.is_set():
+        return
+    settings = get_settings()
+    report = recheck_sources(settings, engine_for(settings), stop=STOP)
+    if report.edited and settings.classify.enabled:
+        classify_soon()  # edited posts get fresh labels now

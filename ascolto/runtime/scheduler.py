@@ -32,6 +32,10 @@ DEFECTS_JOB = "ascolto.runtime.jobs:defects"
 DEFECTS_JOB_ID = "defects"
 CAMPAIGNS_JOB = "ascolto.runtime.jobs:campaigns"
 CAMPAIGNS_JOB_ID = "campaigns"
+RETENTION_JOB = "ascolto.runtime.jobs:retention"
+RETENTION_JOB_ID = "retention"
+RECHECK_JOB = "ascolto.runtime.jobs:recheck"
+RECHECK_JOB_ID = "recheck"
 # Check-ins are due within send windows hours long: a pass every two minutes is on time.
 CAMPAIGNS_INTERVAL = 120
 
@@ -61,6 +65,7 @@ def build_scheduler(
     workers += int(settings.outreach.enabled)
     workers += int(settings.defects.enabled)
     workers += int(campaigns_wanted(settings))
+    workers += int(settings.privacy.retention) + int(settings.privacy.recheck)
     store = SQLAlchemyJobStore(engine=engine) if persistent else MemoryJobStore()
     scheduler = _Scheduler(
         jobstores={"default": store},
@@ -172,6 +177,20 @@ def steps(settings: Settings) -> list[Step]:
             "check-in campaigns",
             campaigns_wanted(settings),
             CAMPAIGNS_INTERVAL,
+        ),
+        Step(
+            RETENTION_JOB_ID,
+            RETENTION_JOB,
+            "retention of personal data",
+            settings.privacy.retention,
+            settings.privacy.retention_interval,
+        ),
+        Step(
+            RECHECK_JOB_ID,
+            RECHECK_JOB,
+            "re-check mentions at their sources",
+            settings.privacy.recheck,
+            settings.privacy.recheck_interval,
         ),
     ]
 

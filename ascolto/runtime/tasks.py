@@ -39,9 +39,11 @@ DATABASE_RETRIES = 5
 STEP_TASKS = {
     "classify": "ascolto.classify",
     "draft": "ascolto.draft",
-    "defects": "ascolto.defects",
+    "defects": "ascolto.defects.detection",
     "deliver": "ascolto.deliver",
     "campaigns": "ascolto.campaigns",
+    "retention": "ascolto.retention",
+    "recheck": "ascolto.recheck",
 }
 
 
@@ -136,7 +138,7 @@ def classify(self: Task) -> str:
     return _run_step(self, "classify", jobs.classify)
 
 
-@_task("ascolto.defects")
+@_task("ascolto.defects.detection")
 def defects(self: Task) -> str:
     """Group new complaints into defect clusters and raise alerts."""
     return _run_step(self, "defects", jobs.defects)
@@ -158,6 +160,18 @@ def deliver(self: Task) -> str:
 def campaigns(self: Task) -> str:
     """Plan, send and follow up the check-in campaigns."""
     return _run_step(self, "campaigns", jobs.campaigns)
+
+
+@_task("ascolto.retention")
+def retention(self: Task) -> str:
+    """Delete or anonymise personal data past its configured age."""
+    return _run_step(self, "retention", jobs.retention)
+
+
+@_task("ascolto.recheck")
+def recheck(self: Task) -> str:
+    """Ask the sources again about recent mentions: deleted, private or edited."""
+    return _run_step(self, "recheck", jobs.recheck)
 
 
 def _stop_steps(**_kwargs: Any) -> None:

@@ -22,6 +22,7 @@ from ascolto.web import (
     labels,
     mentions,
     overview,
+    privacy,
     queue,
     signin,
     sources,
@@ -73,7 +74,7 @@ def create_app(
     app.include_router(signin.router)
     app.include_router(queue.router)
     app.include_router(surveys.router)
-    for pages in (overview, mentions, labels, clusters, campaigns, sources, admin):
+    for pages in (overview, mentions, labels, clusters, campaigns, sources, admin, privacy):
         app.include_router(pages.router)
     add_error_pages(app)
     describe_api(app)

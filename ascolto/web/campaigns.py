@@ -7,6 +7,7 @@ there); campaigns from the settings file are shown but changed only in the file.
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -15,6 +16,7 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from ascolto.settings import CampaignSettings, Settings
+from ascolto.web.contact import shown_to
 from ascolto.web.deps import AppEngine, AppSettings, Viewer, csrf_protect, require
 from ascolto.web.templating import render
 from outreach.campaigns.definition import (
@@ -25,7 +27,7 @@ from outreach.campaigns.definition import (
     save_campaign,
     sync_campaigns,
 )
-from outreach.campaigns.preview import preview
+from outreach.campaigns.preview import Entry, preview
 from outreach.campaigns.reports import By, figures, write_csv
 from storage import campaigns as store
 from storage.campaigns import report_rows
@@ -220,7 +222,7 @@ def campaign_page(
             "counts": counts,
             "weeks": weeks,
             "preview": shown,
-            "entries": shown.entries[:200],
+            "entries": [_as_seen(viewer, e) for e in shown.entries[:200]],
             "saved": request.query_params.get("saved"),
             "changed": request.query_params.get("changed"),
         },
@@ -305,15 +307,21 @@ def preview_api(
         "entries": [
             {
                 "order": e.order,
-                "customer": e.customer,
+                "customer": shown_to(viewer, e.customer),
                 "language": e.language,
                 "due_at": e.due_at.isoformat(),
                 "timezone": e.timezone,
                 "outcome": e.outcome,
                 "reason": e.reason,
-                "details": e.details,
+                "details": shown_to(viewer, e.details) if e.details else e.details,
                 "subject": e.subject,
             }
             for e in shown.entries
         ],
     }
+
+
+def _as_seen(viewer: Viewer, entry: Entry) -> Entry:
+    """A preview entry with contact details masked for roles that do not write to people."""
+    details = shown_to(viewer, entry.details) if entry.details else entry.details
+    return replace(entry, customer=shown_to(viewer, entry.customer), details=details)

@@ -51,6 +51,8 @@ class Facts:
     unsubscribe: Unsubscribe | None
     open_complaints: tuple[int, ...]
     previous_contacts: tuple[datetime, ...]
+    # The address belongs to a person erased on request: never contacted again.
+    erased: bool = False
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,7 @@ def _context(facts: Facts, *, language: str, at: datetime) -> DraftContext:
         order_ids=(facts.view.order.external_id,),
         previous_contacts=facts.previous_contacts,
         opted_out=bool(customer and customer.do_not_contact),
-        suppressed=facts.unsubscribe is not None,
+        suppressed=facts.unsubscribe is not None or facts.erased,
         recipient=customer.email if customer else None,
         send_at=at,
         proactive=True,
@@ -204,7 +206,11 @@ def _refusals(verdict: Verdict, facts: Facts) -> list[tuple[str, str]]:
 def _reason_code(rule: str, facts: Facts) -> str:
     if rule == "suppression":
         customer = facts.view.customer
-        opted_out = facts.unsubscribe is not None or bool(customer and customer.do_not_contact)
+        opted_out = (
+            facts.unsubscribe is not None
+            or facts.erased
+            or bool(customer and customer.do_not_contact)
+        )
         return "opted_out" if opted_out else "policy:suppression"
     return RULE_REASONS.get(rule, f"policy:{rule}"[:40])
 

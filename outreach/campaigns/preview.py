@@ -143,7 +143,13 @@ def _judge(
     view: store.OrderView,
 ) -> Entry:
     facts = gather(
-        session, campaign, view, checkin.trigger_at, now=now, lookback=lookback_of(policy)
+        session,
+        campaign,
+        view,
+        checkin.trigger_at,
+        now=now,
+        lookback=lookback_of(policy),
+        erasure_key=settings.privacy.erasure_key(settings.secret_key),
     )
     at = max(checkin.due_at, now)
     language = checkin.language or settings.brand.default_language

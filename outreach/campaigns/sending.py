@@ -31,6 +31,7 @@ from storage.campaigns import OrderView
 from storage.db import session_scope
 from storage.models import CheckIn, Order
 from storage.outreach import earlier_contacts, record_contact
+from storage.privacy import is_erased
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,10 @@ def gather(
     *,
     now: datetime,
     lookback: timedelta,
+    erasure_key: bytes | None = None,
 ) -> Facts:
-    """What is known now about a check-in's customer: opt-outs, complaints, contacts."""
+    """What is known now about a check-in's customer: opt-outs, erasures, complaints,
+    contacts."""
     customer = view.customer
     customer_id = customer.id if customer and customer.id is not None else None
     unsubscribe = store.unsubscribes(session, emails=[customer.email if customer else None])
@@ -85,6 +88,8 @@ def gather(
         unsubscribe=next(iter(unsubscribe.values()), None),
         open_complaints=tuple(complaints),
         previous_contacts=tuple(c.at for c in contacts),
+        erased=erasure_key is not None
+        and is_erased(session, key=erasure_key, email=customer.email if customer else None),
     )
 
 
@@ -160,7 +165,13 @@ def _send_one(
         return
     view = store.order_views(session, [order])[0]
     facts = gather(
-        session, campaign, view, checkin.trigger_at, now=now, lookback=lookback_of(policy)
+        session,
+        campaign,
+        view,
+        checkin.trigger_at,
+        now=now,
+        lookback=lookback_of(policy),
+        erasure_key=settings.privacy.erasure_key(settings.secret_key),
     )
     decision = decide(
         campaign,
