@@ -31,6 +31,7 @@ from pydantic_settings import (
 )
 
 from ascolto.errors import SettingsError
+from ascolto.localization.settings import LanguageSettings
 from classify.defects.config import DefectConfig
 from classify.pipeline import DEFAULT_ENCODER
 
@@ -878,6 +879,9 @@ class Settings(BaseSettings):
         description="Distributed mode: steps as Celery tasks on many workers.",
     )
     web: WebSettings = Field(default_factory=WebSettings, description="The web app.")
+    language: LanguageSettings = Field(
+        default_factory=LanguageSettings, description="Italian or English for staff."
+    )
     log: LogSettings = Field(default_factory=LogSettings, description="Logging.")
     classify: ClassifySettings = Field(
         default_factory=ClassifySettings,

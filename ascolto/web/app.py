@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -22,6 +22,7 @@ from ascolto.web import (
     labels,
     mentions,
     overview,
+    profile,
     queue,
     signin,
     sources,
@@ -37,7 +38,7 @@ from ascolto.web.middleware import (
     SecurityHeaders,
     parse_networks,
 )
-from ascolto.web.templating import HERE, render
+from ascolto.web.templating import HERE, render, speak
 
 __all__ = ["CONTENT_SECURITY_POLICY", "AscoltoApp", "create_app"]
 
@@ -62,7 +63,12 @@ def create_app(
     # offline install cannot reach and the Content-Security-Policy refuses; the
     # description itself is served at /openapi.json for any OpenAPI tool.
     app = AscoltoApp(
-        title="ascolto", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+        title="ascolto",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(speak)],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -73,7 +79,7 @@ def create_app(
     app.include_router(signin.router)
     app.include_router(queue.router)
     app.include_router(surveys.router)
-    for pages in (overview, mentions, labels, clusters, campaigns, sources, admin):
+    for pages in (overview, mentions, labels, clusters, campaigns, sources, admin, profile):
         app.include_router(pages.router)
     add_error_pages(app)
     describe_api(app)

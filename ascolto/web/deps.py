@@ -43,6 +43,8 @@ class Viewer:
     session_id: int
     # Signed in with an API token (a script): no cookie, so no CSRF to check.
     via_token: bool = False
+    # The language they chose for the web app; None: their browser decides.
+    language: str | None = None
 
     def can(self, role: str) -> bool:
         """Whether this person may do what `role` may (see `ascolto.auth.has_role`)."""
@@ -99,6 +101,7 @@ def viewer(request: Request) -> Viewer | None:
                     role=user.role,
                     csrf_token=web_session.csrf_token,
                     session_id=web_session.id or 0,
+                    language=user.language,
                 )
     request.state.viewer = found
     return found
