@@ -19,7 +19,7 @@ from io import BytesIO
 from pathlib import Path
 
 from babel import Locale, negotiate_locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
@@ -141,7 +141,7 @@ def day(value: date | datetime | None) -> str:
 
 def short_day(value: date) -> str:
     """A day and month for chart axes (5 dic / Dec 5)."""
-    return format_date(value, "MMMd", locale=_locale())
+    return format_skeleton("MMMd", value, locale=_locale())
 
 
 def number(value: float | int | Decimal | None, digits: int | None = None) -> str:

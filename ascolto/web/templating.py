@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse
 from ascolto import __version__
 from ascolto.localization import (
     LANGUAGE_NAMES,
+    current_language,
     day,
     gettext,
     money,
@@ -24,11 +25,19 @@ from ascolto.localization import (
     number,
     percent,
     set_language,
+    translations,
     use_language,
     when,
 )
 
 HERE = Path(__file__).parent
+
+
+def word(value: object) -> str:
+    """`value` in the current language if the catalogue has it, else as it is; plain text,
+    so autoescaping applies (never Markup, which `_()` returns for literal strings)."""
+    text = str(value)
+    return translations(current_language()).gettext(text) if text else text
 
 
 def lang_attr(code: str | None) -> Markup:
@@ -52,6 +61,9 @@ def environment(directory: Path) -> Environment:
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    # Stored words and messages (a status, a label, a reason) are data: `word(value)`
+    # translates them when the catalogue knows them and, unlike `_()`, escapes them.
+    env.globals["word"] = word
     env.filters.update(
         when=when,
         day=day,
@@ -59,7 +71,7 @@ def environment(directory: Path) -> Environment:
         money=money,
         percent=percent,
         lang_attr=lang_attr,
-        gettext=gettext,
+        gettext=word,
     )
     return env
 
