@@ -163,7 +163,8 @@ def test_dates_and_numbers_follow_the_page_language(
     italian = client.get("/queue", headers={"Accept-Language": "it"}).text
     waiting = re.compile(r'<time datetime="[^"]+">([^<]+)</time>')
     en_when, it_when = waiting.search(english), waiting.search(italian)
-    assert en_when and it_when
+    assert en_when
+    assert it_when
     assert en_when.group(1) != it_when.group(1)
     assert re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}, \d{4}, \d\d:\d\d UTC", en_when.group(1))
     assert re.fullmatch(r"\d{1,2} [a-z]{3} \d{4}, \d\d:\d\d UTC", it_when.group(1))
