@@ -144,10 +144,13 @@ def short_day(value: date) -> str:
     return format_skeleton("MMMd", value, locale=_locale())
 
 
-def number(value: float | int | Decimal | None, digits: int | None = None) -> str:
-    """A number with the current language's separators (1.234,5 / 1,234.5)."""
+def number(value: float | int | Decimal | str | None, digits: int | None = None) -> str:
+    """A number with the current language's separators (1.234,5 / 1,234.5); a value that
+    is no number (a word such as "unknown") is shown as it is."""
     if value is None:
         return UNKNOWN
+    if isinstance(value, str) or not isinstance(value, int | float | Decimal):
+        return str(value)
     if digits is None:
         return format_decimal(value, locale=_locale())
     pattern = "#,##0" + ("." + "0" * digits if digits else "")

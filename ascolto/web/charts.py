@@ -135,12 +135,14 @@ def stacked_bars(
             )
     parts.append(_legend(series, fills, top + plot_h + 22, left))
     parts.append("</svg>")
-    return _boxed(parts)
+    return _boxed(parts, title)
 
 
-def _boxed(parts: list[str]) -> Markup:
-    """The chart in a box that scrolls sideways on a screen narrower than the chart."""
-    return Markup('<div class="chart-box">' + "".join(parts) + "</div>")  # noqa: S704
+def _boxed(parts: list[str], title: str) -> Markup:
+    """The chart in a box that scrolls sideways on a screen narrower than the chart, and
+    so can take keyboard focus (to scroll it with the arrow keys)."""
+    opening = f'<div class="chart-box" role="region" tabindex="0" aria-label="{escape(title)}">'
+    return Markup(opening + "".join(parts) + "</div>")  # noqa: S704
 
 
 def _legend(series: Sequence[Series], fills: Sequence[str], y0: float, x0: float) -> str:
@@ -210,7 +212,7 @@ def line_chart(
                 f"{escape(s.name)} {_number(s.values[-1])}</text>"
             )
     parts.append("</svg>")
-    return _boxed(parts)
+    return _boxed(parts, title)
 
 
 def _marker(kind: str, x: float, y: float, colour: str) -> str:
@@ -268,7 +270,7 @@ def target_bars(
         f"{target_words} {_number(target)} {escape(unit)}</text>"
     )
     parts.append("</svg>")
-    return _boxed(parts)
+    return _boxed(parts, title)
 
 
 def day_series(
