@@ -4,7 +4,6 @@ axe-core at 1280 and 390 px, and no page wider than its viewport at 1280, 390 an
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -70,7 +69,7 @@ class Site:
 
 
 @pytest.fixture
-def site(live_app: LiveApp) -> Iterator[Site]:
+def site(live_app: LiveApp) -> Site:
     engine = live_app.engine
     add_user(engine, "ada", "admin")
     today = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
@@ -131,7 +130,7 @@ def site(live_app: LiveApp) -> Iterator[Site]:
         "/profile",
         "/queue/999999",
     ]
-    yield Site(live_app, signed_in, public)
+    return Site(live_app, signed_in, public)
 
 
 def sign_in(page: Any, app: LiveApp, username: str) -> None:
