@@ -126,8 +126,17 @@
     say(key, 0);
   }
 
+  // Counted on the table, so anyone (and the tests) can see the updates run or rest.
+  function tally(name) {
+    table.dataset[name] = String(Number(table.dataset[name] || 0) + 1);
+  }
+
   function refresh() {
-    if (busy || paused || document.hidden || timer === null) {
+    if (paused) {
+      tally("skipped");
+      return;
+    }
+    if (busy || document.hidden || timer === null) {
       return;
     }
     busy = true;
@@ -155,6 +164,7 @@
       say("failed", 0);
     }).then(function () {
       busy = false;
+      tally("refreshes");
     });
   }
 
