@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Lifespan
 
 from ascolto import __version__
+from ascolto.localization import N_, gettext
 from ascolto.settings import Settings
 from ascolto.web import (
     admin,
@@ -124,7 +125,7 @@ def add_error_pages(app: FastAPI) -> None:
         return render(
             request,
             "message.html",
-            {"heading": "Not allowed", "message": str(exc), "back": "/queue"},
+            {"heading": N_("Not allowed"), "message": str(exc), "back": "/queue"},
             status_code=403,
         )
 
@@ -136,13 +137,13 @@ def add_error_pages(app: FastAPI) -> None:
         return render(
             request,
             "message.html",
-            {"heading": "Cannot do that", "message": str(exc.detail), "back": None},
+            {"heading": N_("Cannot do that"), "message": str(exc.detail), "back": None},
             status_code=exc.status_code,
         )
 
     @app.exception_handler(CsrfRejected)
     def csrf_rejected(request: Request, _exc: CsrfRejected) -> Response:
-        message = (
+        message = gettext(
             "This form has expired or did not come from this site. Reload the page and try again."
         )
         if wants_json(request):
@@ -150,6 +151,6 @@ def add_error_pages(app: FastAPI) -> None:
         return render(
             request,
             "message.html",
-            {"heading": "Request refused", "message": message, "back": None},
+            {"heading": N_("Request refused"), "message": message, "back": None},
             status_code=403,
         )

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from ascolto.defects import TransitionError, act_on_alert, act_on_cluster
-from ascolto.localization import gettext, short_day
+from ascolto.localization import N_, gettext, short_day
 from ascolto.web.charts import Series, line_chart
 from ascolto.web.deps import AppEngine, Viewer, csrf_protect, require
 from ascolto.web.params import Id
@@ -155,7 +155,7 @@ def _problem(request: Request, message: str, status: int) -> HTMLResponse:
     return render(
         request,
         "message.html",
-        {"heading": "Cannot do that", "message": message, "back": "/clusters"},
+        {"heading": N_("Cannot do that"), "message": message, "back": "/clusters"},
         status_code=status,
     )
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from ascolto.jobs import deliver_soon
+from ascolto.localization import N_
 from ascolto.review import (
     Decision,
     Reviewer,
@@ -176,7 +177,7 @@ def _problem(request: Request, message: str, status: int, back: str = "/queue") 
     return render(
         request,
         "message.html",
-        {"heading": "Cannot do that", "message": message, "back": back},
+        {"heading": N_("Cannot do that"), "message": message, "back": back},
         status_code=status,
     )
 
