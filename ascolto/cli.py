@@ -35,6 +35,7 @@ from ascolto import (
     cli_users,
 )
 from ascolto.errors import AscoltoError
+from ascolto.localization import set_language, terminal_language
 from ascolto.runner import RunReport
 from ascolto.settings import Settings, get_settings, load_settings, use_settings
 from storage.types import is_digits
@@ -102,6 +103,7 @@ def main_options(
 
     settings = use_settings(load_settings(config))
     logs.configure(settings.log)
+    set_language(terminal_language(settings.language.default))
 
 
 @app.command()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextvars
 import gettext as stdlib_gettext
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -75,13 +76,13 @@ def set_language(language: str) -> None:
     _language.set(language if language in LANGUAGES else LANGUAGES[0])
 
 
-def gettext(message: str, **values: object) -> str:
+def gettext(message: str, /, **values: object) -> str:
     """`message` in the current language, with `%(name)s` placeholders filled from `values`."""
     text = translations(current_language()).gettext(message)
     return text % values if values else text
 
 
-def ngettext(singular: str, plural: str, n: int, **values: object) -> str:
+def ngettext(singular: str, plural: str, n: int, /, **values: object) -> str:
     """The singular or plural form for `n` in the current language; `%(num)s` is `n`."""
     text = translations(current_language()).ngettext(singular, plural, n)
     return text % {"num": n, **values}
@@ -116,6 +117,18 @@ def negotiate(chosen: str | None, accept_language: str | None, default: str) -> 
         # it-IT and en-GB: negotiate on the language alone.
         found = negotiate_locale([tag.split("-")[0] for tag in ordered], LANGUAGES, sep="-")
     return found or (default if default in LANGUAGES else LANGUAGES[0])
+
+
+def terminal_language(default: str, environ: Mapping[str, str] | None = None) -> str:
+    """The command line's language: the POSIX locale (LC_ALL, else LC_MESSAGES, else LANG)
+    when it is one we speak, such as it_IT.UTF-8; else the administrator's default."""
+    env = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name)
+        if value:
+            primary = value.split(".")[0].split("_")[0].split("-")[0].lower()
+            return primary if primary in LANGUAGES else (default if default in LANGUAGES else "en")
+    return default if default in LANGUAGES else LANGUAGES[0]
 
 
 def _locale() -> Locale:

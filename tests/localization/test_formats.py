@@ -16,6 +16,7 @@ from ascolto.localization import (
     number,
     percent,
     short_day,
+    terminal_language,
     use_language,
     when,
 )
@@ -73,3 +74,18 @@ def test_gettext_follows_the_language_in_force() -> None:
         assert gettext("Review queue") == "Review queue"
     with use_language("fr"):
         assert gettext("Review queue") == "Review queue"
+
+
+@pytest.mark.parametrize(
+    ("environ", "default", "expected"),
+    [
+        ({"LANG": "it_IT.UTF-8"}, "en", "it"),
+        ({"LC_ALL": "en_US.UTF-8", "LANG": "it_IT.UTF-8"}, "it", "en"),
+        ({"LC_MESSAGES": "it_CH", "LANG": "en_GB"}, "en", "it"),
+        ({"LANG": "C.UTF-8"}, "it", "it"),  # no language of its own: the default
+        ({}, "it", "it"),
+        ({"LANG": "de_DE.UTF-8"}, "en", "en"),
+    ],
+)
+def test_terminal_language(environ: dict[str, str], default: str, expected: str) -> None:
+    assert terminal_language(default, environ) == expected
