@@ -23,6 +23,7 @@ WORDS = (
     N_("sent"),
     N_("failed"),
     N_("withdrawn"),
+    N_("uncertain"),
     N_("Pending"),
     N_("Approved"),
     N_("Rejected"),

@@ -227,6 +227,17 @@ def test_a_failed_delivery_is_retried_and_shown_until_it_succeeds(
     assert shown.returncode == 0, shown.stderr
     assert "failed" in shown.stdout
     assert "503" in shown.stdout
+    italian = ascolto(
+        tmp_path,
+        "alerts",
+        "show",
+        str(alert.id),
+        env={"LANG": "it_IT.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""},
+    )
+    assert italian.returncode == 0, italian.stderr
+    assert f"allerta {alert.id}" in italian.stdout
+    assert "notifiche" in italian.stdout
+    assert "non riuscita" in italian.stdout
 
     # A person asks for another try once the receiver is back; it arrives once.
     hook.script(Answer(200))
