@@ -170,3 +170,21 @@ def test_dates_and_numbers_follow_the_page_language(
     assert en_when.group(1) != it_when.group(1)
     assert re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}, \d{4}, \d\d:\d\d UTC", en_when.group(1))
     assert re.fullmatch(r"\d{1,2} [a-z]{3} \d{4}, \d\d:\d\d UTC", it_when.group(1))
+
+
+def test_what_an_action_did_is_said_in_the_viewers_language(
+    client: TestClient, engine: Engine, settings: Settings
+) -> None:
+    draft_id = drafted(engine, settings, text=ITALIAN, language="it", handle="giulia")
+    sign_in(client, "tom")
+    italian = {"Accept-Language": "it-IT"}
+    page = client.get(f"/queue/{draft_id}", headers=italian)
+    edited = client.post(
+        f"/queue/{draft_id}/edit",
+        data={"text": "Ci dispiace! Scrivici in privato.", "csrf_token": csrf_token(page.text)},
+        headers=italian,
+    )
+    assert edited.status_code == 200
+    assert "modificata e ricontrollata: consentita" in edited.text
+    english = client.get(str(edited.url), headers={"Accept-Language": "en"})
+    assert "edited and checked again: allow" in english.text
