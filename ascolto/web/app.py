@@ -10,6 +10,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Lifespan
 
@@ -31,7 +32,7 @@ from ascolto.web import (
     webhooks,
 )
 from ascolto.web.api import describe_api
-from ascolto.web.deps import CsrfRejected, Forbidden, LoginRequired
+from ascolto.web.deps import CsrfRejected, Forbidden, LoginRequired, viewer
 from ascolto.web.middleware import (
     CONTENT_SECURITY_POLICY,
     BodyLimit,
@@ -134,6 +135,8 @@ def add_error_pages(app: FastAPI) -> None:
         # Pages get a page saying what went wrong; the API and scripts get JSON.
         if wants_json(request) or exc.status_code < 400:
             return await http_exception_handler(request, exc)
+        # An unknown path ran no dependency: find the viewer, for their menu and language.
+        await run_in_threadpool(viewer, request)
         return render(
             request,
             "message.html",

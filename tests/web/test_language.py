@@ -188,3 +188,13 @@ def test_what_an_action_did_is_said_in_the_viewers_language(
     assert "modificata e ricontrollata: consentita" in edited.text
     english = client.get(str(edited.url), headers={"Accept-Language": "en"})
     assert "edited and checked again: allow" in english.text
+
+
+def test_a_missing_page_speaks_the_viewers_own_language(client: TestClient) -> None:
+    sign_in(client, "tom")
+    token = csrf_token(client.get("/profile").text)
+    client.post("/profile/language", data={"language": "it", "csrf_token": token})
+    missing = client.get("/no-such-page", headers={"Accept-Language": "en"})
+    assert missing.status_code == 404
+    assert html_lang(missing.text) == "it"
+    assert "<h1>Operazione non possibile</h1>" in missing.text
