@@ -27,6 +27,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from ascolto.localization.settings import LanguageSettings
 from storage.privacy_settings import PrivacySettings
 from classify.defects.settings import DefectSettings
 from classify.settings import ClassifySettings, ProductSettings
@@ -225,6 +226,9 @@ class Settings(BaseSettings):
         description="Distributed mode: steps as Celery tasks on many workers.",
     )
     web: WebSettings = Field(default_factory=WebSettings, description="The web app.")
+    language: LanguageSettings = Field(
+        default_factory=LanguageSettings, description="Italian or English for staff."
+    )
     log: LogSettings = Field(default_factory=LogSettings, description="Logging.")
     classify: ClassifySettings = Field(
         default_factory=ClassifySettings,

@@ -466,6 +466,8 @@ class User(SQLModel, table=True):
     # agent, supervisor or admin
     role: str = Field(max_length=20)
     active: bool = True
+    # The language of the web app they chose (en, it); None: their browser's.
+    language: str | None = Field(default=None, max_length=10)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )

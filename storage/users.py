@@ -125,3 +125,11 @@ def clear_login_failures(
     if before is not None:
         query = query.where(col(LoginFailure.at) <= before)
     session.execute(query)
+
+
+def set_language(session: Session, user_id: int, language: str | None) -> None:
+    """The language a person chose for the web app; None lets their browser decide."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.language = language
+        session.add(user)

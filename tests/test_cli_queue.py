@@ -168,3 +168,34 @@ def test_queue_list_show_edit_approve_reject_escalate(
     )
     assert done.returncode == 2, done.stderr
     assert "pat is marketer: only agent, supervisor, admin review drafts" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({"LANG": "it_IT.UTF-8", "LC_ALL": ""}, "it"),
+        ({"LANG": "en_GB.UTF-8", "LC_ALL": "", "LC_MESSAGES": "it_IT.UTF-8"}, "it"),
+        ({"LANG": "C.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}, "en"),
+        ({"LANG": "fr_FR.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}, "en"),
+    ],
+)
+def test_the_queue_command_speaks_the_terminal_language(
+    engine: Engine, settings: Settings, config: Path, environment: dict[str, str], expected: str
+) -> None:
+    draft_id = drafted(engine, settings, published_at=at(10), handle="a")
+    done = subprocess.run(
+        [*ENTRY, "--config", str(config), "queue", "show", str(draft_id)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "250", **environment},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    if expected == "it":
+        assert f"bozza {draft_id}" in done.stdout
+        assert "etichette: urgenza" in done.stdout
+        assert "verifica" in done.stdout
+    else:
+        assert f"draft {draft_id}" in done.stdout
+        assert "labels: urgency" in done.stdout

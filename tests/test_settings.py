@@ -294,7 +294,7 @@ BAD_FILES = {
     ),
     "unknown top-level table": (
         "[htpp]\nretries = 3\n",
-        ["htpp: unknown key", "known keys: ", ", http, log, "],
+        ["htpp: unknown key", "known keys: ", ", http, language, log, "],
     ),
     "wrong type": (
         '[http]\nretries = "many"\n',

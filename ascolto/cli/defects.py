@@ -13,6 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ascolto.cli.common import database
+from ascolto.localization import gettext as _
+from ascolto.localization import ngettext
 from storage.models import Alert, DefectCluster, OutboxMessage
 
 defects_app = typer.Typer(
@@ -357,10 +359,20 @@ def list_alerts_command(
     if as_json:
         _print_json([alert_json(a, names.get(a.product_id, ""), sent.get(a.id or 0)) for a in rows])
         return
-    table = Table(title=f"{len(rows)} alert(s)")
-    for column in ("id", "cluster", "product", "level", "status", "raised", "acted", "delivery"):
+    table = Table(title=ngettext("%(num)s alert", "%(num)s alerts", len(rows)))
+    columns = (
+        "id",
+        _("cluster"),
+        _("product"),
+        _("level"),
+        _("status"),
+        _("raised"),
+        _("acted"),
+        _("delivery"),
+    )
+    for column in columns:
         table.add_column(column, no_wrap=True)
-    table.add_column("title", overflow="fold", ratio=1)
+    table.add_column(_("title"), overflow="fold", ratio=1)
     troubled = []
     for a in rows:
         acted = f"{a.acted_by} {_when(a.acted_at)}" if a.acted_by else ""
@@ -374,7 +386,7 @@ def list_alerts_command(
             str(a.cluster_id),
             escape(names.get(a.product_id, "?")),
             str(a.level),
-            a.status,
+            _(a.status),
             _when(a.created_at),
             escape(acted),
             summary,
@@ -383,8 +395,11 @@ def list_alerts_command(
     out.print(table)
     if troubled:
         out.print(
-            f"delivery problems for alert(s) {', '.join(map(str, troubled))}: "
-            "`ascolto alerts show ID` says why; `ascolto outbox retry OUTBOX_ID` tries again",
+            _(
+                "delivery problems for alert(s) %(ids)s: `ascolto alerts show ID` says why; "
+                "`ascolto outbox retry OUTBOX_ID` tries again",
+                ids=", ".join(map(str, troubled)),
+            ),
             highlight=False,
         )
 
@@ -403,36 +418,55 @@ def show_alert(
     with Session(database()) as session:
         alert = get_alert(session, alert_id)
         if alert is None:
-            raise _fail(f"no alert {alert_id}")
+            raise _fail(_("no alert %(id)s", id=alert_id))
         product = product_names(session).get(alert.product_id, "?")
         messages = alert_deliveries(session, [alert_id]).get(alert_id, [])
     if as_json:
         _print_json(alert_json(alert, product, messages))
         return
-    out.print(f"[bold]alert {alert.id}[/]: {escape(alert.title)}", highlight=False)
+    heading = _("alert %(id)s", id=alert.id)
+    out.print(f"[bold]{heading}[/]: {escape(alert.title)}", highlight=False)
     acted = (
-        f"; {alert.status} by {alert.acted_by} {_when(alert.acted_at)}" if alert.acted_by else ""
+        "; "
+        + _(
+            "%(status)s by %(who)s %(when)s",
+            status=_(alert.status),
+            who=alert.acted_by,
+            when=_when(alert.acted_at),
+        )
+        if alert.acted_by
+        else ""
     )
     out.print(
-        f"{escape(product)}, cluster {alert.cluster_id}, level {alert.level}, raised "
-        f"{_when(alert.created_at)}, {alert.status}{escape(acted)}",
+        _(
+            "%(product)s, cluster %(cluster)s, level %(level)s, raised %(when)s, %(status)s",
+            product=escape(product),
+            cluster=alert.cluster_id,
+            level=alert.level,
+            when=_when(alert.created_at),
+            status=_(alert.status),
+        )
+        + escape(acted),
         highlight=False,
     )
     out.print(escape(alert.summary), highlight=False)
     if not messages:
-        out.print("no notification: the product has no team, or none is due yet", highlight=False)
+        out.print(
+            _("no notification: the product has no team, or none is due yet"), highlight=False
+        )
         return
-    table = Table(title="notifications")
-    for column in ("outbox", "channel", "recipient", "status", "attempts", "when"):
+    table = Table(title=_("notifications"))
+    columns = ("outbox", _("channel"), _("recipient"), _("status"), _("attempts"), _("when"))
+    for column in columns:
         table.add_column(column, no_wrap=True)
-    table.add_column("problem", overflow="fold", ratio=1)
+    table.add_column(_("problem"), overflow="fold", ratio=1)
     for m in messages:
         when = m.sent_at if m.status == "sent" else m.next_attempt_at
         table.add_row(
             str(m.id),
             m.channel,
             escape(m.recipient),
-            m.status,
+            _(m.status),
             str(m.attempts),
             _when(when) if m.status in ("sent", "pending") else "",
             escape(m.last_error or ""),
@@ -492,7 +526,17 @@ def _act_on_alert(alert_id: int, action: Any, by: str | None, reason: str | None
         raise _fail(str(exc)) from None
     if not changed:
         done = {"acknowledge": "acknowledged", "dismiss": "dismissed", "resolve": "resolved"}
-        out.print(f"alert {alert_id} is already {done[action]}", highlight=False)
+        out.print(
+            _("alert %(id)s is already %(status)s", id=alert_id, status=_(done[action])),
+            highlight=False,
+        )
         return
     for alert in changed:
-        out.print(f"alert {alert.id} is {alert.status} (by {escape(alert.acted_by or '')})")
+        out.print(
+            _(
+                "alert %(id)s is %(status)s (by %(who)s)",
+                id=alert.id,
+                status=_(alert.status),
+                who=escape(alert.acted_by or ""),
+            )
+        )

@@ -17,6 +17,8 @@ from rich.table import Table
 from sqlmodel import Session
 
 from ascolto.cli.common import acting_reviewer, database
+from ascolto.localization import gettext as _
+from ascolto.localization import ngettext
 
 if TYPE_CHECKING:
     from ascolto.review.queue import Decision
@@ -45,8 +47,13 @@ def _act(username: str, action: Any) -> None:
     draft = decision.draft
     colour = "green" if decision.done else "red"
     out.print(
-        f"draft {draft.id}: [{colour}]{escape(decision.message)}[/] "
-        f"(status {draft.status}, verdict {draft.verdict})",
+        _(
+            "draft %(id)s: %(message)s (status %(status)s, verdict %(verdict)s)",
+            id=draft.id,
+            message=f"[{colour}]{escape(decision.message)}[/]",
+            status=_(draft.status),
+            verdict=_(draft.verdict),
+        ),
         highlight=False,
         soft_wrap=True,
     )
@@ -87,19 +94,27 @@ def list_command(
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return
-    table = Table(title=f"{len(items)} draft(s) waiting")
-    for column in ("id", "urgency", "waiting since", "source", "reply", "verdict", "status"):
+    table = Table(title=ngettext("%(num)s draft waiting", "%(num)s drafts waiting", len(items)))
+    for column in (
+        "id",
+        _("urgency"),
+        _("waiting since"),
+        _("source"),
+        _("reply"),
+        _("verdict"),
+        _("status"),
+    ):
         table.add_column(column, no_wrap=True)
-    table.add_column("mention", overflow="fold", ratio=1)
+    table.add_column(_("mention"), overflow="fold", ratio=1)
     for i in items:
         table.add_row(
             str(i.draft.id),
-            ", ".join(i.urgency) or "-",
+            ", ".join(_(u) for u in i.urgency) or "-",
             i.waiting_since.strftime("%Y-%m-%d %H:%M UTC"),
             escape(i.source or "-"),
-            f"{i.draft.intent} · {i.draft.channel} · {i.draft.language}",
-            i.draft.verdict,
-            i.draft.status,
+            f"{_(i.draft.intent)} · {i.draft.channel} · {i.draft.language}",
+            _(i.draft.verdict),
+            _(i.draft.status),
             escape((i.mention.text if i.mention else "")[:160]),
         )
     out.print(table)
@@ -115,16 +130,33 @@ def show_command(draft_id: DraftId) -> None:
         view = show(session, draft_id)
     item, draft = view.item, view.item.draft
     out.print(
-        f"[bold]draft {draft.id}[/] ({draft.status}): {draft.intent} on {draft.channel}"
-        f"{' (public)' if draft.public else ''}, {draft.language}, to "
-        f"{escape(draft.recipient or '-')}",
+        "[bold]"
+        + _("draft %(id)s", id=draft.id)
+        + "[/] "
+        + _(
+            "(%(status)s): %(intent)s on %(channel)s%(public)s, %(language)s, to %(recipient)s",
+            status=_(draft.status),
+            intent=_(draft.intent),
+            channel=draft.channel,
+            public=" (" + _("public") + ")" if draft.public else "",
+            language=draft.language,
+            recipient=escape(draft.recipient or "-"),
+        ),
         highlight=False,
     )
     if item.mention is not None:
+        no_link = _("no link")
         out.print(
-            f"[bold]mention {item.mention.id}[/] from {escape(item.source or '?')} by "
-            f"{escape(view.author_name or '?')}, {item.waiting_since:%Y-%m-%d %H:%M} UTC, "
-            f"{escape(item.mention.url or 'no link')}",
+            "[bold]"
+            + _("mention %(id)s", id=item.mention.id)
+            + "[/] "
+            + _(
+                "from %(source)s by %(author)s, %(when)s UTC, %(link)s",
+                source=escape(item.source or "?"),
+                author=escape(view.author_name or "?"),
+                when=f"{item.waiting_since:%Y-%m-%d %H:%M}",
+                link=escape(item.mention.url or no_link),
+            ),
             highlight=False,
             soft_wrap=True,
         )
@@ -132,46 +164,65 @@ def show_command(draft_id: DraftId) -> None:
     if item.labels is not None:
         labels = item.labels
         out.print(
-            f"labels: urgency {', '.join(item.urgency) or 'none'}; language "
-            f"{labels.language or '?'}; sentiment {labels.sentiment or '?'}; complaint "
-            f"{'yes' if labels.complaint else 'no'}; issues {', '.join(labels.issues) or 'none'}",
+            _(
+                "labels: urgency %(urgency)s; language %(language)s; sentiment %(sentiment)s; "
+                "complaint %(complaint)s; issues %(issues)s",
+                urgency=", ".join(_(u) for u in item.urgency) or _("none"),
+                language=labels.language or "?",
+                sentiment=_(labels.sentiment) if labels.sentiment else "?",
+                complaint=_("yes") if labels.complaint else _("no"),
+                issues=", ".join(_(i) for i in labels.issues) or _("none"),
+            ),
             highlight=False,
         )
     history = view.history
     if view.customer is not None:
         out.print(
-            f"customer {view.customer.id}: {escape(view.customer.name or '?')}, "
-            f"{len(history.orders)} order(s): "
-            + ", ".join(f"{escape(o.external_id)} {o.status}" for o in history.orders[:5]),
+            _(
+                "customer %(id)s: %(name)s, %(orders)s order(s): ",
+                id=view.customer.id,
+                name=escape(view.customer.name or "?"),
+                orders=len(history.orders),
+            )
+            + ", ".join(f"{escape(o.external_id)} {_(o.status)}" for o in history.orders[:5]),
             highlight=False,
             soft_wrap=True,
         )
     out.print(
-        f"earlier: {len(history.mentions)} mention(s), {len(history.drafts)} other draft(s)",
+        _(
+            "earlier: %(mentions)s mention(s), %(drafts)s other draft(s)",
+            mentions=len(history.mentions),
+            drafts=len(history.drafts),
+        ),
         highlight=False,
     )
     for other in history.drafts[:5]:
         out.print(
-            f"  draft {other.id} {other.created_at:%Y-%m-%d} {other.intent} {other.status}",
+            "  "
+            + _("draft %(id)s", id=other.id)
+            + f" {other.created_at:%Y-%m-%d} {_(other.intent)} {_(other.status)}",
             highlight=False,
         )
-    out.print("[bold]text[/]:")
+    text_heading = _("text")
+    out.print(f"[bold]{text_heading}[/]:")
     out.print(escape(draft.text), highlight=False, soft_wrap=True)
-    out.print(f"[bold]verdict[/]: {view.verdict.outcome}", highlight=False)
+    out.print(f"[bold]{_('verdict')}[/]: {_(view.verdict.outcome)}", highlight=False)
     if view.verdict.findings:
         _print_findings(view.verdict.details())
     if draft.reason:
-        out.print(f"reason: {escape(draft.reason)}", highlight=False, soft_wrap=True)
+        out.print(
+            _("reason: %(reason)s", reason=escape(draft.reason)), highlight=False, soft_wrap=True
+        )
 
 
 def _print_findings(findings: list[dict[str, str]]) -> None:
     from ascolto.cli.common import out
 
     table = Table()
-    for column in ("rule", "outcome", "why"):
-        table.add_column(column, overflow="fold", no_wrap=column != "why")
+    for column, wraps in ((_("rule"), False), (_("outcome"), False), (_("why"), True)):
+        table.add_column(column, overflow="fold", no_wrap=not wraps)
     for f in findings:
-        table.add_row(f["rule"], f["outcome"], escape(f["reason"]))
+        table.add_row(f["rule"], _(f["outcome"]), escape(f["reason"]))
     out.print(table)
 
 
@@ -201,7 +252,7 @@ def edit_command(
     from ascolto.settings import get_settings
 
     if (text is None) == (file is None):
-        raise typer.BadParameter("give the new text with --text or --file", param_hint="--text")
+        raise typer.BadParameter(_("give the new text with --text or --file"), param_hint="--text")
     if file is not None:
         new = sys.stdin.read() if str(file) == "-" else _read(file)
     else:
@@ -216,7 +267,7 @@ def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ReviewError(f"cannot read {path}: {exc}") from None
+        raise ReviewError(_("cannot read %(path)s: %(error)s", path=path, error=exc)) from None
 
 
 @app.command("reject")

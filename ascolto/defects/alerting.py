@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from ascolto.localization import gettext, ngettext, number, use_language
 from ascolto.settings import Settings, TeamSettings
 from outreach.channels.slack import escape_mrkdwn
 from outreach.outbox import enqueue
@@ -47,7 +48,12 @@ _ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    extensions=["jinja2.ext.i18n"],
 )
+# Staff read alerts in `[language] default`; the words come from the app's catalogue.
+_ENV.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+_ENV.filters["number"] = number
+_ENV.globals["word"] = gettext
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,12 @@ def notify_alerts(
                 continue
             due = [t for t in targets(team) if alert_key(alert, t) not in known]
             if due:
-                rendered = render_alert(session, alert, names.get(alert.product_id, "?"))
+                rendered = render_alert(
+                    session,
+                    alert,
+                    names.get(alert.product_id, "?"),
+                    language=settings.language.default,
+                )
                 for target in due:
                     _enqueue(session, alert_key(alert, target), target, rendered, "alert", alert)
                     report.messages += 1
@@ -136,33 +147,49 @@ def notify_alerts(
     return report
 
 
-def render_alert(session: Session, alert: Alert, product: str) -> Rendered:
-    """Text, HTML (escaped) and Slack blocks of one alert."""
+def render_alert(session: Session, alert: Alert, product: str, *, language: str = "en") -> Rendered:
+    """Text, HTML (escaped) and Slack blocks of one alert, in `language`."""
     view = _view(session, alert, product)
-    return Rendered(
-        subject=_one_line(f"[ascolto] {view['title']}"),
-        text=_ENV.get_template("alert.txt.j2").render(alert=view),
-        html=_ENV.get_template("alert.html.j2").render(alert=view),
-        blocks=_alert_blocks(view),
-        data={"alert": view},
-    )
+    with use_language(language):
+        return Rendered(
+            subject=_one_line(f"[ascolto] {view['title']}"),
+            text=_ENV.get_template("alert.txt.j2").render(alert=view, language=language),
+            html=_ENV.get_template("alert.html.j2").render(alert=view, language=language),
+            blocks=_alert_blocks(view),
+            data={"alert": view},
+        )
 
 
-def render_digest(team: str, day: str, views: list[dict[str, Any]]) -> Rendered:
-    """Text, HTML (escaped) and Slack blocks of a team's daily digest."""
-    blocks: list[dict[str, Any]] = [
-        _header(f"Defect alerts for {team} on {day}: {len(views)}"),
-    ]
-    for view in views:
-        blocks += _alert_blocks(view)[1:]
-        blocks.append({"type": "divider"})
-    return Rendered(
-        subject=_one_line(f"[ascolto] {len(views)} defect alert(s) for {team} on {day}"),
-        text=_ENV.get_template("digest.txt.j2").render(team=team, day=day, alerts=views),
-        html=_ENV.get_template("digest.html.j2").render(team=team, day=day, alerts=views),
-        blocks=blocks[:50],
-        data={"team": team, "day": day, "alerts": views},
-    )
+def render_digest(
+    team: str, day: str, views: list[dict[str, Any]], *, language: str = "en"
+) -> Rendered:
+    """Text, HTML (escaped) and Slack blocks of a team's daily digest, in `language`."""
+    with use_language(language):
+        heading = gettext(
+            "Defect alerts for %(team)s on %(day)s: %(count)s",
+            team=team,
+            day=day,
+            count=len(views),
+        )
+        blocks: list[dict[str, Any]] = [_header(heading)]
+        for view in views:
+            blocks += _alert_blocks(view)[1:]
+            blocks.append({"type": "divider"})
+        values = {"team": team, "day": day, "alerts": views, "language": language}
+        subject = ngettext(
+            "[ascolto] %(num)s defect alert for %(team)s on %(day)s",
+            "[ascolto] %(num)s defect alerts for %(team)s on %(day)s",
+            len(views),
+            team=team,
+            day=day,
+        )
+        return Rendered(
+            subject=_one_line(subject),
+            text=_ENV.get_template("digest.txt.j2").render(**values),
+            html=_ENV.get_template("digest.html.j2").render(**values),
+            blocks=blocks[:50],
+            data={"team": team, "day": day, "alerts": views},
+        )
 
 
 def _digest(
@@ -192,7 +219,7 @@ def _digest(
     if not alerts:
         return 0
     views = [_view(session, a, names.get(a.product_id, "?")) for a in reversed(alerts)]
-    rendered = render_digest(team.name, day.isoformat(), views)
+    rendered = render_digest(team.name, day.isoformat(), views, language=settings.language.default)
     for target in due:
         _enqueue(session, keys[target], target, rendered, "digest")
     return 1
@@ -277,23 +304,35 @@ def _view(session: Session, alert: Alert, product: str) -> dict[str, Any]:
 def _alert_blocks(view: dict[str, Any]) -> list[dict[str, Any]]:
     growth = view["growth"]
     ratio = f" ({growth['ratio']:.1f}x)" if growth["ratio"] is not None else ""
+    size = gettext(
+        "%(size)s from %(authors)s author(s)", size=view["size"], authors=view["authors"]
+    )
+    grew = gettext(
+        "%(recent)s recently vs %(previous)s before",
+        recent=growth["recent"],
+        previous=growth["previous"],
+    )
     facts = [
-        f"*Product:* {escape_mrkdwn(view['product'])}",
-        f"*Level:* {view['level']}",
-        f"*Mentions:* {view['size']} from {view['authors']} author(s)",
-        f"*Growth:* {growth['recent']} recently vs {growth['previous']} before{ratio}",
+        f"*{gettext('Product')}:* {escape_mrkdwn(view['product'])}",
+        f"*{gettext('Level')}:* {view['level']}",
+        f"*{gettext('Mentions')}:* {size}",
+        f"*{gettext('Growth')}:* {grew}{ratio}",
     ]
     if view["sources"]:
         listed = ", ".join(f"{escape_mrkdwn(s['name'])} {s['count']}" for s in view["sources"])
-        facts.append(f"*Sources:* {listed}")
+        facts.append(f"*{gettext('Sources')}:* {listed}")
     if view["keywords"]:
-        facts.append(f"*Keywords:* {escape_mrkdwn(', '.join(view['keywords']))}")
+        facts.append(f"*{gettext('Keywords')}:* {escape_mrkdwn(', '.join(view['keywords']))}")
     blocks: list[dict[str, Any]] = [
         _header(view["title"]),
         {"type": "section", "text": {"type": "mrkdwn", "text": _cap("\n".join(facts))}},
     ]
     for mention in view["mentions"]:
-        link = f" <{_slack_url(mention['url'])}|open>" if mention["url"] else ""
+        link = (
+            f" <{_slack_url(mention['url'])}|{gettext('open the original')}>"
+            if mention["url"]
+            else ""
+        )
         quoted = f"> {escape_mrkdwn(mention['text'])}{link}"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cap(quoted)}})
     commands = view["commands"]

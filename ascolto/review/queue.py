@@ -20,6 +20,7 @@ from typing import Any
 from sqlmodel import Session
 
 from ascolto.auth import CARE_ROLES, has_role
+from ascolto.localization import N_
 from ascolto.settings import Settings
 from policies import DraftContext, PolicySet, Verdict
 from storage import review as store
@@ -417,7 +418,7 @@ def reject(
             "draft.reject_refused",
             draft,
             False,
-            "the draft was escalated: a supervisor decides on it",
+            N_("the draft was escalated: a supervisor decides on it"),
             reason=reason,
         )
     draft.status = "rejected"
@@ -446,7 +447,7 @@ def escalate(
             "draft.escalate_refused",
             draft,
             False,
-            "the draft is already escalated",
+            N_("the draft is already escalated"),
             reason=reason,
         )
     draft.status = "escalated"

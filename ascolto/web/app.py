@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Lifespan
 
 from ascolto import __version__
+from ascolto.localization import N_, gettext
 from ascolto.settings import Settings
 from ascolto.web import (
     admin,
@@ -23,6 +25,7 @@ from ascolto.web import (
     mentions,
     overview,
     privacy,
+    profile,
     queue,
     signin,
     sources,
@@ -30,7 +33,7 @@ from ascolto.web import (
     webhooks,
 )
 from ascolto.web.api import describe_api
-from ascolto.web.deps import CsrfRejected, Forbidden, LoginRequired
+from ascolto.web.deps import CsrfRejected, Forbidden, LoginRequired, viewer
 from ascolto.web.middleware import (
     CONTENT_SECURITY_POLICY,
     BodyLimit,
@@ -38,7 +41,7 @@ from ascolto.web.middleware import (
     SecurityHeaders,
     parse_networks,
 )
-from ascolto.web.templating import HERE, render
+from ascolto.web.templating import HERE, render, speak
 
 __all__ = ["CONTENT_SECURITY_POLICY", "AscoltoApp", "create_app"]
 
@@ -63,7 +66,12 @@ def create_app(
     # offline install cannot reach and the Content-Security-Policy refuses; the
     # description itself is served at /openapi.json for any OpenAPI tool.
     app = AscoltoApp(
-        title="ascolto", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+        title="ascolto",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(speak)],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -74,7 +82,17 @@ def create_app(
     app.include_router(signin.router)
     app.include_router(queue.router)
     app.include_router(surveys.router)
-    for pages in (overview, mentions, labels, clusters, campaigns, sources, admin, privacy):
+    for pages in (
+        overview,
+        mentions,
+        labels,
+        clusters,
+        campaigns,
+        sources,
+        admin,
+        privacy,
+        profile,
+    ):
         app.include_router(pages.router)
     add_error_pages(app)
     describe_api(app)
@@ -119,7 +137,7 @@ def add_error_pages(app: FastAPI) -> None:
         return render(
             request,
             "message.html",
-            {"heading": "Not allowed", "message": str(exc), "back": "/queue"},
+            {"heading": N_("Not allowed"), "message": str(exc), "back": "/queue"},
             status_code=403,
         )
 
@@ -128,16 +146,18 @@ def add_error_pages(app: FastAPI) -> None:
         # Pages get a page saying what went wrong; the API and scripts get JSON.
         if wants_json(request) or exc.status_code < 400:
             return await http_exception_handler(request, exc)
+        # An unknown path ran no dependency: find the viewer, for their menu and language.
+        await run_in_threadpool(viewer, request)
         return render(
             request,
             "message.html",
-            {"heading": "Cannot do that", "message": str(exc.detail), "back": None},
+            {"heading": N_("Cannot do that"), "message": str(exc.detail), "back": None},
             status_code=exc.status_code,
         )
 
     @app.exception_handler(CsrfRejected)
     def csrf_rejected(request: Request, _exc: CsrfRejected) -> Response:
-        message = (
+        message = gettext(
             "This form has expired or did not come from this site. Reload the page and try again."
         )
         if wants_json(request):
@@ -145,6 +165,6 @@ def add_error_pages(app: FastAPI) -> None:
         return render(
             request,
             "message.html",
-            {"heading": "Request refused", "message": message, "back": None},
+            {"heading": N_("Request refused"), "message": message, "back": None},
             status_code=403,
         )

@@ -14,8 +14,16 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
-# Colour-blind-safe (Okabe-Ito) colours, each with its own pattern.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
+from ascolto.localization import gettext
+
+# Okabe-Ito hues, darkened where needed so each stands out at 3:1 or more against the white
+# background (WCAG 1.4.11); each series also has its own pattern, so colour is never alone.
+PALETTE = ("#0072B2", "#B35C00", "#00785A", "#A64D8A", "#3A6FA6", "#C2410C", "#6B6B00", "#6E6E6E")
+BACKGROUND = "#FFFFFF"
+# Gridlines: light enough to stay behind the data, dark enough to be seen (3:1).
+GRID = "#8A8A8A"
+# No text in a chart is drawn smaller than this many pixels at its natural size.
+FONT_SIZE = 12
 PATTERNS = ("solid", "stripes", "dots", "cross", "back", "grid", "wave", "sparse")
 MARKERS = ("circle", "square", "triangle", "diamond")
 
@@ -91,6 +99,7 @@ def stacked_bars(
     )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'width="{width}" height="{height + 22 * ((len(series) + 3) // 4)}" '
         f'viewBox="0 0 {width} {height + 22 * ((len(series) + 3) // 4)}" '
         f'aria-labelledby="{uid}-title"><title id="{uid}-title">{escape(title)}</title>',
         f"<defs>{''.join(defs)}</defs>",
@@ -100,8 +109,8 @@ def stacked_bars(
         y = top + plot_h - plot_h * tick / 4
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
-            f'stroke="#ccc" stroke-width="0.5"/>'
-            f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" font-size="10">'
+            f'stroke="{GRID}" stroke-width="0.5"/>'
+            f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" font-size="{FONT_SIZE}">'
             f"{_number(value)}</text>"
         )
     every = max(1, len(labels) // 10)
@@ -122,11 +131,18 @@ def stacked_bars(
         if i % every == 0:
             parts.append(
                 f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle" '
-                f'font-size="10">{escape(label)}</text>'
+                f'font-size="{FONT_SIZE}">{escape(label)}</text>'
             )
     parts.append(_legend(series, fills, top + plot_h + 22, left))
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704  (every text above went through escape())
+    return _boxed(parts, title)
+
+
+def _boxed(parts: list[str], title: str) -> Markup:
+    """The chart in a box that scrolls sideways on a screen narrower than the chart, and
+    so can take keyboard focus (to scroll it with the arrow keys)."""
+    opening = f'<div class="chart-box" role="region" tabindex="0" aria-label="{escape(title)}">'
+    return Markup(opening + "".join(parts) + "</div>")  # noqa: S704
 
 
 def _legend(series: Sequence[Series], fills: Sequence[str], y0: float, x0: float) -> str:
@@ -136,7 +152,7 @@ def _legend(series: Sequence[Series], fills: Sequence[str], y0: float, x0: float
         y = y0 + (i // 4) * 20
         parts.append(
             f'<rect x="{x}" y="{y}" width="14" height="14" fill="{fill}" stroke="#333" '
-            f'stroke-width="0.5"/><text x="{x + 19}" y="{y + 11}" font-size="12">'
+            f'stroke-width="0.5"/><text x="{x + 19}" y="{y + 11}" font-size="{FONT_SIZE}">'
             f"{escape(s.name)} ({_number(sum(s.values))})</text>"
         )
     return "".join(parts)
@@ -158,21 +174,22 @@ def line_chart(
     step = plot_w / max(len(labels) - 1, 1)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-        f'viewBox="0 0 {width} {height}" aria-labelledby="{uid}-title">'
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'aria-labelledby="{uid}-title">'
         f'<title id="{uid}-title">{escape(title)}</title>'
     ]
     for tick in range(3):
         value = peak * tick / 2
         y = top + plot_h - plot_h * tick / 2
         parts.append(
-            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ccc" '
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}" '
             f'stroke-width="0.5"/><text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" '
-            f'font-size="10">{_number(value)}</text>'
+            f'font-size="{FONT_SIZE}">{_number(value)}</text>'
         )
     for index in (0, len(labels) - 1) if labels else ():
         parts.append(
             f'<text x="{left + index * step:.1f}" y="{height - 6}" text-anchor="middle" '
-            f'font-size="10">{escape(labels[index])}</text>'
+            f'font-size="{FONT_SIZE}">{escape(labels[index])}</text>'
         )
     for n, s in enumerate(series):
         colour = PALETTE[n % len(PALETTE)]
@@ -191,11 +208,11 @@ def line_chart(
         if points:
             x, y = points[-1]
             parts.append(
-                f'<text x="{x + 8:.1f}" y="{y + 4:.1f}" font-size="11">'
+                f'<text x="{x + 8:.1f}" y="{y + 4:.1f}" font-size="{FONT_SIZE}">'
                 f"{escape(s.name)} {_number(s.values[-1])}</text>"
             )
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704  (every text above went through escape())
+    return _boxed(parts, title)
 
 
 def _marker(kind: str, x: float, y: float, colour: str) -> str:
@@ -224,32 +241,36 @@ def target_bars(
     height = row_h * len(rows) + 26
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-        f'viewBox="0 0 {width} {height}" aria-labelledby="{uid}-title">'
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'aria-labelledby="{uid}-title">'
         f'<title id="{uid}-title">{escape(title)}</title>'
     ]
     for i, (name, value) in enumerate(rows):
         y = 6 + i * row_h
-        parts.append(f'<text x="0" y="{y + 15}" font-size="12">{escape(name)}</text>')
+        parts.append(f'<text x="0" y="{y + 15}" font-size="{FONT_SIZE}">{escape(name)}</text>')
         if value is None:
-            parts.append(f'<text x="{left}" y="{y + 15}" font-size="12">no data yet</text>')
+            nothing = escape(gettext("no data yet"))
+            parts.append(f'<text x="{left}" y="{y + 15}" font-size="{FONT_SIZE}">{nothing}</text>')
             continue
         over = value > target
         fill = PALETTE[5] if over else PALETTE[2]
         pattern = ' stroke="#000" stroke-width="1.5" stroke-dasharray="4 2"' if over else ""
-        words = "over target" if over else "within target"
+        words = gettext("over target") if over else gettext("within target")
         parts.append(
             f'<rect x="{left}" y="{y}" width="{max(1.0, value * scale):.1f}" height="20" '
             f'fill="{fill}"{pattern}/><text x="{left + value * scale + 6:.1f}" y="{y + 15}" '
-            f'font-size="12">{_number(value)} {escape(unit)} ({words})</text>'
+            f'font-size="{FONT_SIZE}">{_number(value)} {escape(unit)} ({escape(words)})</text>'
         )
     x = left + target * scale
+    target_words = escape(gettext("target"))
     parts.append(
         f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{height - 18}" stroke="#000" '
         f'stroke-width="1.5" stroke-dasharray="5 3"/><text x="{x:.1f}" y="{height - 4}" '
-        f'text-anchor="middle" font-size="11">target {_number(target)} {escape(unit)}</text>'
+        f'text-anchor="middle" font-size="{FONT_SIZE}">'
+        f"{target_words} {_number(target)} {escape(unit)}</text>"
     )
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704  (every text above went through escape())
+    return _boxed(parts, title)
 
 
 def day_series(

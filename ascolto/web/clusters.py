@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from ascolto.defects.detection import TransitionError, act_on_alert, act_on_cluster
+from ascolto.localization import N_, gettext, short_day
 from ascolto.web.charts import Series, line_chart
 from ascolto.web.deps import AppEngine, Viewer, csrf_protect, require
 from ascolto.web.params import Id
@@ -52,17 +53,20 @@ def daily_counts(cluster: DefectCluster) -> list[tuple[date, int]]:
 def growth_chart(cluster: DefectCluster, *, small: bool = False) -> Markup:
     """The cluster's members over time: running total and new per day."""
     days = daily_counts(cluster)
-    labels = [d.strftime("%d %b") for d, _ in days]
+    labels = [short_day(d) for d, _ in days]
     total, running = [], 0
     for _, n in days:
         running += n
         total.append(running)
-    series = [Series("total", total), Series("new that day", [n for _, n in days])]
+    series = [
+        Series(gettext("total"), total),
+        Series(gettext("new that day"), [n for _, n in days]),
+    ]
     return line_chart(
         f"growth-{cluster.id}",
         labels,
         series,
-        title=f"Growth of cluster {cluster.id}: {cluster.title}",
+        title=gettext("Growth of cluster %(id)s: %(title)s", id=cluster.id, title=cluster.title),
         width=360 if small else 620,
         height=120 if small else 200,
     )
@@ -151,7 +155,7 @@ def _problem(request: Request, message: str, status: int) -> HTMLResponse:
     return render(
         request,
         "message.html",
-        {"heading": "Cannot do that", "message": message, "back": "/clusters"},
+        {"heading": N_("Cannot do that"), "message": message, "back": "/clusters"},
         status_code=status,
     )
 

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ascolto.api_tokens import authenticate
 from ascolto.auth import csrf_matches, has_role, resume
+from ascolto.localization import gettext
 from ascolto.settings import Settings
 from storage.db import session_scope
 
@@ -43,6 +44,8 @@ class Viewer:
     session_id: int
     # Signed in with an API token (a script): no cookie, so no CSRF to check.
     via_token: bool = False
+    # The language they chose for the web app; None: their browser decides.
+    language: str | None = None
 
     def can(self, role: str) -> bool:
         """Whether this person may do what `role` may (see `ascolto.auth.has_role`)."""
@@ -99,6 +102,7 @@ def viewer(request: Request) -> Viewer | None:
                     role=user.role,
                     csrf_token=web_session.csrf_token,
                     session_id=web_session.id or 0,
+                    language=user.language,
                 )
     request.state.viewer = found
     return found
@@ -139,11 +143,16 @@ def require(*roles: str) -> Callable[[Viewer], Viewer]:
     """A dependency admitting only people who have one of `roles` (see `has_role`)."""
     if not roles:
         raise ValueError("require() needs at least one role")
-    needed = " or ".join(roles)
 
     def check(found: Annotated[Viewer, Depends(signed_in)]) -> Viewer:
         if not any(found.can(role) for role in roles):
-            raise Forbidden(f"this needs the {needed} role; you are signed in as {found.role}")
+            raise Forbidden(
+                gettext(
+                    "this needs the %(needed)s role; you are signed in as %(role)s",
+                    needed=" / ".join(gettext(role) for role in roles),
+                    role=gettext(found.role),
+                )
+            )
         return found
 
     return check

@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 
 from ascolto.review.corrections import CorrectionError, correct, labels_of, undo
 from ascolto.review.queue import Reviewer
+from ascolto.localization import N_
 from ascolto.settings import Settings
 from ascolto.web.deps import AppEngine, AppSettings, CurrentViewer, Viewer, csrf_protect, require
 from ascolto.web.links import safe_url
@@ -167,6 +168,6 @@ def _problem(request: Request, message: str, status: int, back: str) -> HTMLResp
     return render(
         request,
         "message.html",
-        {"heading": "Labels not corrected", "message": message, "back": back},
+        {"heading": N_("Labels not corrected"), "message": message, "back": back},
         status_code=status,
     )

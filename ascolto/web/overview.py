@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
+from ascolto.localization import gettext, short_day
 from ascolto.settings import Settings
 from ascolto.web.charts import Series, day_series, stacked_bars, target_bars
 from ascolto.web.deps import AppEngine, AppSettings, CurrentViewer, csrf_protect
@@ -137,7 +138,7 @@ def _response(session: Session, since: datetime) -> ResponseMetrics:
 
 def charts(view: Overview) -> dict[str, Any]:
     """The overview's charts as inline SVG."""
-    labels = [d.strftime("%d %b") for d in view.day_list]
+    labels = [short_day(d) for d in view.day_list]
     sentiment = {(c.day, c.group): c.count for c in view.by_sentiment}
     groups = [s for s in SENTIMENTS if any(c.group == s for c in view.by_sentiment)]
     source = {(c.day, c.group): c.count for c in view.by_source}
@@ -150,32 +151,35 @@ def charts(view: Overview) -> dict[str, Any]:
         kept, rest = sources[:6], set(sources[6:])
         merged: dict[tuple[date, str], int] = {}
         for (day, name), n in source.items():
-            key = (day, name if name not in rest else "other sources")
+            key = (day, name if name not in rest else gettext("other sources"))
             merged[key] = merged.get(key, 0) + n
-        source, sources = merged, [*kept, "other sources"]
+        source, sources = merged, [*kept, gettext("other sources")]
     minutes = [
-        ("median", _minutes(view.response.first_response_median)),
-        ("90th percentile", _minutes(view.response.first_response_p90)),
+        (gettext("median"), _minutes(view.response.first_response_median)),
+        (gettext("90th percentile"), _minutes(view.response.first_response_p90)),
     ]
     return {
         "sentiment_chart": stacked_bars(
             "by-sentiment",
             labels,
-            day_series(view.day_list, sentiment, groups),
-            title="Mentions per day by sentiment",
+            [
+                Series(gettext(s.name), s.values)
+                for s in day_series(view.day_list, sentiment, groups)
+            ],
+            title=gettext("Mentions per day by sentiment"),
         ),
         "source_chart": stacked_bars(
             "by-source",
             labels,
             day_series(view.day_list, source, sources),
-            title="Mentions per day by source",
+            title=gettext("Mentions per day by source"),
         ),
         "frt_chart": target_bars(
             "frt",
             minutes,
             target=view.target_minutes,
-            unit="min",
-            title="First response time against the target",
+            unit=gettext("min"),
+            title=gettext("First response time against the target"),
         ),
         "day_labels": [d.isoformat() for d in view.day_list],
         "series_tables": {

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from ascolto.localization import N_
 from ascolto.review.queue import (
     Decision,
     Reviewer,
@@ -177,6 +178,6 @@ def _problem(request: Request, message: str, status: int, back: str = "/queue") 
     return render(
         request,
         "message.html",
-        {"heading": "Cannot do that", "message": message, "back": back},
+        {"heading": N_("Cannot do that"), "message": message, "back": back},
         status_code=status,
     )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ascolto.auth import Refused, has_role, new_token, sign_in, sign_out
+from ascolto.localization import N_, gettext
 from ascolto.web.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -23,8 +24,8 @@ from storage.db import session_scope
 
 router = APIRouter(tags=["sign-in"])
 HOME = "/queue"
-BAD_CREDENTIALS = "Unknown username or wrong password."
-FIRST_USER = (
+BAD_CREDENTIALS = N_("Unknown username or wrong password.")
+FIRST_USER = N_(
     "No one can sign in yet. On the server, create the first administrator with "
     "`ascolto users add NAME --role admin` (it asks for the password)."
 )
@@ -70,7 +71,7 @@ def _sign_in_hint(request: Request) -> str | None:
     if hint:
         return hint
     with Session(request.app.state.engine) as session:
-        return None if has_users(session) else FIRST_USER
+        return None if has_users(session) else gettext(FIRST_USER)
 
 
 @router.get("/login", response_class=HTMLResponse, summary="Sign-in form")
@@ -108,15 +109,19 @@ def login(
         )
     if isinstance(outcome, Refused):
         if outcome.reason == "throttled":
-            error = (
+            error = gettext(
                 "Too many failed sign-ins for this username from your address; "
-                f"try again in {outcome.retry_minutes} minutes."
+                "try again in %(minutes)s minutes.",
+                minutes=outcome.retry_minutes,
             )
             return _login_form(
                 request, next_path=safe_next(next_path), error=error, status_code=429
             )
         return _login_form(
-            request, next_path=safe_next(next_path), error=BAD_CREDENTIALS, status_code=401
+            request,
+            next_path=safe_next(next_path),
+            error=gettext(BAD_CREDENTIALS),
+            status_code=401,
         )
     target = safe_next(next_path)
     if target == HOME and not has_role(outcome.user.role, "agent"):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
+from ascolto.localization import gettext, short_day
 from ascolto.web.charts import day_series, stacked_bars
 from ascolto.web.deps import AppEngine, AppSettings, CurrentViewer, csrf_protect
 from ascolto.web.templating import render
@@ -59,9 +60,9 @@ def sources_page(
     names = sorted({c.group for c in per_day})
     chart = stacked_bars(
         "items-per-day",
-        [d.strftime("%d %b") for d in days],
+        [short_day(d) for d in days],
         day_series(days, counts, names),
-        title=f"New items stored per day, last {DAYS} days",
+        title=gettext("New items stored per day, last %(days)s days", days=DAYS),
     )
     return render(
         request,

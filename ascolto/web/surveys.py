@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from ascolto.runtime import jobs
+from ascolto.localization import negotiate
 from ascolto.settings import CampaignSettings, Settings
-from ascolto.web.survey_phrases import PHRASES, pick_language
 from ascolto.web.templating import render
 from outreach.campaigns.answers import (
     AnswerError,
@@ -68,13 +68,18 @@ def _page(
     request: Request, name: str, language: str, context: dict[str, Any], status: int = 200
 ) -> HTMLResponse:
     settings = _settings(request)
-    phrases = {k: v.replace("{brand}", settings.brand.name) for k, v in PHRASES[language].items()}
-    values = {"t": phrases, "language": language, "brand": settings.brand.name, **context}
-    response = render(request, name, values, status_code=status)
+    values = {"brand": settings.brand.name, **context}
+    # The customer's language, not the staff's: these pages are the brand speaking.
+    response = render(request, name, values, status_code=status, language=language)
     response.headers["Cache-Control"] = "no-store"
     # A survey link in the address bar must not travel to other sites in Referer headers.
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def pick_language(preferred: str | None, accept_language: str | None) -> str:
+    """The customer's language when we speak it, else their browser's, else English."""
+    return negotiate(preferred, accept_language, "en")
 
 
 def _problem(request: Request, kind: str, language: str | None, status: int) -> HTMLResponse:
@@ -217,7 +222,7 @@ def _answer(request: Request, token: str, form: dict[str, str]) -> Response:
                 "answered": False,
                 "saved": False,
                 "review_url": None,
-                "error": PHRASES[language]["choose"],
+                "error": True,
             },
             400,
         )

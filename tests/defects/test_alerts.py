@@ -227,6 +227,17 @@ def test_a_failed_delivery_is_retried_and_shown_until_it_succeeds(
     assert shown.returncode == 0, shown.stderr
     assert "failed" in shown.stdout
     assert "503" in shown.stdout
+    italian = ascolto(
+        tmp_path,
+        "alerts",
+        "show",
+        str(alert.id),
+        env={"LANG": "it_IT.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""},
+    )
+    assert italian.returncode == 0, italian.stderr
+    assert f"allerta {alert.id}" in italian.stdout
+    assert "notifiche" in italian.stdout
+    assert "non riuscita" in italian.stdout
 
     # A person asks for another try once the receiver is back; it arrives once.
     hook.script(Answer(200))
@@ -267,7 +278,7 @@ def test_a_digest_team_gets_one_message_a_day_with_every_alert(
     assert (digest.kind, digest.key) == ("digest", "digest:ops:2026-11-02:email:ops@acme.example")
     assert deliver_due(settings, engine).sent == 1
     (mail,) = smtp.received
-    assert mail.message["Subject"] == "[ascolto] 2 defect alert(s) for ops on 2026-11-02"
+    assert mail.message["Subject"] == "[ascolto] 2 defect alerts for ops on 2026-11-02"
     body = mail.message.get_body(("plain",))
     assert body is not None
     content = body.get_content()
@@ -315,3 +326,33 @@ def test_text_from_mentions_is_escaped_in_html_and_slack(
     ]
     assert all("<!channel>" not in t and "<script>" not in t for t in parsed)
     assert any("&lt;!channel&gt;" in t for t in parsed)
+
+
+def test_staff_read_alerts_and_digests_in_the_default_language(
+    world: World, make_settings: Any, engine: Engine, smtp: SmtpServer
+) -> None:
+    settings = make_settings(
+        '[language]\ndefault = "it"\n\n'
+        + delivery_toml(
+            smtp_port=smtp.port,
+            team='digest = true\ndigest_hour = 8\ntimezone = "Europe/Rome"\n',
+        )
+        + PRODUCT
+    )
+    world.product("Acme Tab 3")
+    world.outbreak(5, theme=0, start_hours=10)
+    world.outbreak(5, theme=3, start_hours=10)
+    detect(settings, engine, at(hours=15))
+    assert notify_alerts(settings, engine, now=at(hours=21, minutes=30)).digests == 1
+    assert deliver_due(settings, engine).sent == 1
+    (mail,) = smtp.received
+    assert mail.message["Subject"] == "[ascolto] 2 allerte difetti per ops del 2026-11-02"
+    plain = mail.message.get_body(("plain",))
+    html = mail.message.get_body(("html",))
+    assert plain is not None
+    assert html is not None
+    content = plain.get_content()
+    assert "Allerte difetti per ops del 2026-11-02: 2" in content
+    assert "[aperta]" in content
+    assert "Prendi in carico: ascolto alerts acknowledge" in content
+    assert '<html lang="it">' in html.get_content()

@@ -1,6 +1,8 @@
-// Keeps an open review queue current: fetches the rows again every few seconds and swaps
-// them in, marking drafts that were not there before. Without JavaScript the page works
-// the same, only a reload shows new drafts.
+// Keeps an open review queue current without moving the reader: fetches the rows every few
+// seconds and merges them in place. The row holding keyboard focus is never taken out of
+// the page, the rows in view stay where they are on screen, new drafts are marked and
+// announced once (politely), and a button pauses the updates. Without JavaScript the page
+// works the same; only a reload shows new drafts.
 (function () {
   "use strict";
   var table = document.getElementById("queue");
@@ -8,63 +10,133 @@
     return;
   }
   var seconds = Math.max(1, parseInt(table.getAttribute("data-refresh-seconds"), 10) || 10);
+  var live = document.getElementById("queue-live");
   var status = document.getElementById("queue-status");
   var count = document.getElementById("queue-count");
+  var pause = document.getElementById("queue-pause");
   var timer = null;
   var busy = false;
-  // The rows as last shown: an answer with the same rows changes nothing on screen, so a
-  // link a person is clicking is never swapped out from under the pointer.
-  var current = document.getElementById("queue-rows");
-  var lastRows = current ? current.innerHTML : null;
+  var paused = false;
+  var lastSaid = "";
 
-  function say(text) {
-    if (status) {
+  function say(key, number) {
+    if (!status) {
+      return;
+    }
+    var text = (status.getAttribute("data-" + key) || "").replace("{count}", String(number));
+    // Said once: the same words are not set again, so they are not announced again.
+    if (text && text !== lastSaid) {
       status.textContent = text;
+      lastSaid = text;
     }
   }
 
-  function shown() {
-    var ids = {};
-    table.querySelectorAll("#queue-rows tr[data-draft]").forEach(function (row) {
-      ids[row.getAttribute("data-draft")] = true;
+  function rowsOf(body) {
+    var found = {};
+    body.querySelectorAll("tr[data-draft]").forEach(function (row) {
+      found[row.getAttribute("data-draft")] = row;
     });
-    return ids;
+    return found;
   }
 
-  function swap(html) {
+  // The row to keep steady on screen: the one with focus, else the first one in view.
+  function anchorRow(body) {
+    var focused = document.activeElement && document.activeElement.closest ?
+      document.activeElement.closest("#queue-rows tr[data-draft]") : null;
+    if (focused) {
+      return focused;
+    }
+    var rows = body.querySelectorAll("tr[data-draft]");
+    for (var i = 0; i < rows.length; i += 1) {
+      if (rows[i].getBoundingClientRect().bottom > 0) {
+        return rows[i];
+      }
+    }
+    return null;
+  }
+
+  function merge(html) {
     // The server escaped every value; DOMParser runs no scripts.
     var parsed = new DOMParser().parseFromString("<table>" + html + "</table>", "text/html");
     var fresh = parsed.getElementById("queue-rows");
-    var old = document.getElementById("queue-rows");
-    if (!fresh || !old) {
+    var body = document.getElementById("queue-rows");
+    if (!fresh || !body) {
       return;
     }
-    if (fresh.innerHTML === lastRows) {
-      say("Updated " + new Date().toLocaleTimeString() + ".");
-      return;
-    }
-    lastRows = fresh.innerHTML;
-    var before = shown();
-    fresh.querySelectorAll("tr[data-draft]").forEach(function (row) {
-      if (!before[row.getAttribute("data-draft")]) {
+    var before = rowsOf(body);
+    var anchor = anchorRow(body);
+    var anchorId = anchor ? anchor.getAttribute("data-draft") : null;
+    var anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
+    var focusedRow = document.activeElement && document.activeElement.closest ?
+      document.activeElement.closest("#queue-rows tr[data-draft]") : null;
+    var arrived = 0;
+    var ordered = [];
+    Array.prototype.slice.call(fresh.children).forEach(function (row) {
+      var id = row.getAttribute("data-draft");
+      if (id && !before[id]) {
+        row.classList.add("new");
+        arrived += 1;
+      } else if (id && before[id] && before[id].classList.contains("new")) {
         row.classList.add("new");
       }
+      ordered.push(focusedRow && id === focusedRow.getAttribute("data-draft") ? focusedRow : row);
     });
-    old.replaceWith(document.adoptNode(fresh));
+    // Everything but the focused row is replaced; the focused row itself never moves, so
+    // the browser keeps focus on it.
+    Array.prototype.slice.call(body.children).forEach(function (row) {
+      if (row !== focusedRow) {
+        row.remove();
+      }
+    });
+    var kept = focusedRow && focusedRow.parentNode === body ? focusedRow : null;
+    var seenKept = false;
+    ordered.forEach(function (row) {
+      if (row === kept) {
+        seenKept = true;
+      } else if (kept && !seenKept) {
+        body.insertBefore(document.adoptNode(row), kept);
+      } else {
+        body.appendChild(document.adoptNode(row));
+      }
+    });
+    if (focusedRow && !kept) {
+      focusedRow.remove();
+    }
+    body.setAttribute("data-count", fresh.getAttribute("data-count"));
     if (count) {
       count.textContent = fresh.getAttribute("data-count");
     }
-    say("Updated " + new Date().toLocaleTimeString() + ".");
+    if (anchorId) {
+      var same = body.querySelector('tr[data-draft="' + anchorId + '"]');
+      if (same) {
+        window.scrollBy(0, same.getBoundingClientRect().top - anchorTop);
+      }
+    }
+    if (arrived > 0) {
+      say("new", arrived);
+    }
   }
 
-  function stop(text) {
+  function stop(key) {
     window.clearInterval(timer);
     timer = null;
-    say(text);
+    if (pause) {
+      pause.disabled = true;
+    }
+    say(key, 0);
+  }
+
+  // Counted on the table, so anyone (and the tests) can see the updates run or rest.
+  function tally(name) {
+    table.dataset[name] = String(Number(table.dataset[name] || 0) + 1);
   }
 
   function refresh() {
-    if (busy || document.hidden) {
+    if (paused) {
+      tally("skipped");
+      return;
+    }
+    if (busy || document.hidden || timer === null) {
       return;
     }
     busy = true;
@@ -76,25 +148,39 @@
       redirect: "manual"
     }).then(function (response) {
       if (response.type === "opaqueredirect" || response.status === 401 || response.status === 403) {
-        stop("Signed out: reload the page to sign in again.");
+        stop("signed-out");
         return null;
       }
       if (!response.ok) {
-        say("Could not update (" + response.status + "); trying again.");
+        say("failed", 0);
         return null;
       }
       return response.text();
     }).then(function (html) {
       if (html !== null && html !== undefined) {
-        swap(html);
+        merge(html);
       }
     }).catch(function () {
-      say("Could not reach the server; trying again.");
+      say("failed", 0);
     }).then(function () {
       busy = false;
+      tally("refreshes");
     });
   }
 
+  if (live) {
+    live.hidden = false;
+  }
+  if (pause) {
+    pause.addEventListener("click", function () {
+      paused = !paused;
+      pause.setAttribute("aria-pressed", paused ? "true" : "false");
+      say(paused ? "paused" : "resumed", 0);
+      if (!paused) {
+        refresh();
+      }
+    });
+  }
   timer = window.setInterval(refresh, seconds * 1000);
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden && timer !== null) {
