@@ -15,9 +15,9 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from storage.settings import Section
 from ascolto.settings import ENV_PREFIX, Settings, SourceSettings
 from listeners.registry import registry
+from storage.settings import Section
 
 
 def settings_reference() -> str:

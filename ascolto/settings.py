@@ -28,7 +28,6 @@ from pydantic_settings import (
 )
 
 from ascolto.localization.settings import LanguageSettings
-from storage.privacy_settings import PrivacySettings
 from classify.defects.settings import DefectSettings
 from classify.settings import ClassifySettings, ProductSettings
 from listeners.settings import HttpSettings, SourceSettings
@@ -37,6 +36,7 @@ from outreach.channels.settings import SmtpSettings, TeamSettings
 from outreach.settings import BrandSettings, DeliverySettings, OutreachSettings
 from policies.settings import PolicySettings
 from storage.errors import SettingsError
+from storage.privacy_settings import PrivacySettings
 from storage.settings import (
     ENV_PREFIX,
     DatabaseSettings,

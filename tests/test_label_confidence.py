@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from ascolto.cli import labels as cli_labels
 from ascolto import settings as settings_module
+from ascolto.cli import labels as cli_labels
 from ascolto.database import prepare
 from ascolto.settings import Settings, load_settings, use_settings
 from outreach.drafting import draft_pending

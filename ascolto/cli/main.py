@@ -34,8 +34,8 @@ from ascolto.cli import queue as cli_queue
 from ascolto.cli import tokens as cli_tokens
 from ascolto.cli import users as cli_users
 from ascolto.cli.common import EXIT_FAILED, database, err, out
-from ascolto.runtime.runner import RunReport
 from ascolto.localization import set_language, terminal_language
+from ascolto.runtime.runner import RunReport
 from ascolto.settings import Settings, get_settings, load_settings, use_settings
 from storage.errors import AscoltoError
 from storage.types import is_digits

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from storage.errors import AscoltoError
 from ascolto.settings import Settings
 from storage import audit
 from storage.db import session_scope
+from storage.errors import AscoltoError
 from storage.privacy import (
     Footprint,
     PersonKey,

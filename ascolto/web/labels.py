@@ -15,9 +15,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
+from ascolto.localization import N_
 from ascolto.review.corrections import CorrectionError, correct, labels_of, undo
 from ascolto.review.queue import Reviewer
-from ascolto.localization import N_
 from ascolto.settings import Settings
 from ascolto.web.deps import AppEngine, AppSettings, CurrentViewer, Viewer, csrf_protect, require
 from ascolto.web.links import safe_url

@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from ascolto.runtime import jobs
 from ascolto.localization import negotiate
+from ascolto.runtime import jobs
 from ascolto.settings import CampaignSettings, Settings
 from ascolto.web.templating import render
 from outreach.campaigns.answers import (
