@@ -521,6 +521,8 @@ def draft_context(
         recipient=draft.recipient,
         send_at=now,
         role=role,
+        intent=draft.intent,
+        brand=settings.brand.name,
     )
 
 

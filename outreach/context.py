@@ -63,6 +63,16 @@ class DraftFacts:
     earlier: tuple[ContactFact, ...]
     known_issue: KnownIssue | None
     opened_at: datetime | None
+    # The classifier's sentiment of the mention, and its title (forums, reviews).
+    sentiment: str | None = None
+    mention_title: str | None = None
+
+    @property
+    def full_text(self) -> str:
+        """The mention as its author wrote it: title (when any) and text."""
+        if self.mention_title and self.mention_title not in self.mention_text:
+            return f"{self.mention_title}\n{self.mention_text}".strip()
+        return self.mention_text
 
     @property
     def latest_contact(self) -> ContactFact | None:
@@ -144,6 +154,8 @@ def facts_for_mention(
         earlier=tuple(earlier),
         known_issue=issues[0] if issues else None,
         opened_at=mention.published_at or mention.fetched_at,
+        sentiment=labels.sentiment,
+        mention_title=mention.title,
     )
 
 
@@ -216,8 +228,10 @@ def policy_context(
     recipient: str | None,
     send_at: datetime | None = None,
     role: str | None = None,
+    intent: str | None = None,
+    brand: str | None = None,
 ) -> DraftContext:
-    """The policy engine's view of a draft written from `facts`."""
+    """The policy engine's view of a draft written from `facts` for `intent`."""
     return DraftContext(
         text=text,
         channel=channel,
@@ -236,6 +250,13 @@ def policy_context(
         suppressed=False,
         recipient=recipient,
         send_at=send_at,
+        mention_text=facts.full_text,
+        author_handle=facts.handle,
+        author_name=facts.display_name,
+        network=facts.source_kind,
+        sentiment=facts.sentiment,
+        intent=intent,
+        brand=brand,
     )
 
 

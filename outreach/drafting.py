@@ -189,7 +189,12 @@ def _reply(
     if mention.duplicate_of_id is not None and _same_author_answered(session, found):
         return None
     facts = facts_for_mention(session, drafter.settings, found, now=now, lookback=drafter.lookback)
-    intent = choose_intent(found.labels, known_issue=facts.known_issue is not None)
+    intent = choose_intent(
+        found.labels,
+        known_issue=facts.known_issue is not None,
+        text=facts.full_text,
+        has_order=facts.order is not None,
+    )
     if intent is None or (kinds is not None and kind_of(intent) not in kinds):
         return None
     channel, recipient = _reply_channel(drafter.settings, facts)
@@ -264,6 +269,8 @@ def _store(
         language=language,
         recipient=recipient,
         send_at=now,
+        intent=intent,
+        brand=settings.brand.name,
     )
     verdict = drafter.policy.check(ctx, now=now)
     html = rendered.html
