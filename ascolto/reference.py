@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from ascolto.settings import ENV_PREFIX, Section, Settings, SourceSettings
+from ascolto.settings import ENV_PREFIX, Settings, SourceSettings
 from listeners.registry import registry
 
 START = "<!-- settings-reference:start -->"
@@ -59,7 +59,7 @@ def settings_reference() -> str:
 def _model_of(field: FieldInfo) -> type[BaseModel] | None:
     annotation = field.annotation
     for candidate in (annotation, *getattr(annotation, "__args__", ())):
-        if isinstance(candidate, type) and issubclass(candidate, Section):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate
     return None
 

@@ -33,6 +33,7 @@ from pydantic_settings import (
 from ascolto.errors import SettingsError
 from classify.defects.config import DefectConfig
 from classify.pipeline import DEFAULT_ENCODER
+from outreach.draft_settings import DraftSettings
 
 DEFAULT_CONFIG = Path("settings.toml")
 ENV_PREFIX = "ASCOLTO_"
@@ -890,6 +891,9 @@ class Settings(BaseSettings):
     brand: BrandSettings = Field(
         default_factory=BrandSettings,
         description="The brand's voice in drafts: name, tone, greetings, sign-offs.",
+    )
+    drafts: DraftSettings = Field(
+        default_factory=DraftSettings, description="How drafts read: emoji, promised reply time."
     )
     outreach: OutreachSettings = Field(
         default_factory=OutreachSettings,

@@ -32,6 +32,7 @@ from outreach.context import (
     policy_context,
 )
 from outreach.intents import choose_intent, kind_of
+from outreach.lint import context_from_data, lint
 from outreach.phrasing import template_data
 from outreach.rendering import Renderer, RenderError, renderer
 from outreach.voice import voice_for
@@ -258,7 +259,11 @@ def _store(
         private=private,
     )
     data = template_data(
-        facts, voice_for(settings.brand, language), channel=kind, language=language
+        facts,
+        voice_for(settings.brand, language),
+        channel=kind,
+        language=language,
+        drafts=settings.drafts,
     )
     rendered = drafter.renderer.render(language, intent, kind, data)
     ctx = policy_context(
@@ -323,6 +328,12 @@ def _store(
             "channel": channel,
             "verdict": verdict.outcome,
             "rules": sorted({f.rule for f in verdict.findings}),
+            "lint": [
+                str(f)
+                for f in lint(
+                    verdict.text, context_from_data(data, intent=intent, network=facts.source_kind)
+                )
+            ],
         },
     )
     return draft
