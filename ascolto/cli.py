@@ -27,6 +27,7 @@ from ascolto import (
     cli_cases,
     cli_defects,
     cli_distributed,
+    cli_drafts,
     cli_labels,
     cli_outbox,
     cli_policy,
@@ -64,6 +65,7 @@ app.add_typer(cli_defects.alerts_app, name="alerts")
 app.add_typer(cli_outbox.app, name="outbox")
 app.add_typer(cli_campaigns.app, name="campaigns")
 app.add_typer(cli_cases.app, name="cases")
+app.add_typer(cli_drafts.app, name="drafts")
 app.command()(cli_distributed.worker)
 app.command()(cli_distributed.beat)
 app.command()(cli_distributed.bench)

@@ -19,6 +19,7 @@ from ascolto.web import (
     admin,
     campaigns,
     clusters,
+    draft_quality,
     labels,
     mentions,
     overview,
@@ -73,7 +74,7 @@ def create_app(
     app.include_router(signin.router)
     app.include_router(queue.router)
     app.include_router(surveys.router)
-    for pages in (overview, mentions, labels, clusters, campaigns, sources, admin):
+    for pages in (overview, mentions, labels, clusters, campaigns, sources, admin, draft_quality):
         app.include_router(pages.router)
     add_error_pages(app)
     describe_api(app)

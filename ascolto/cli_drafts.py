@@ -1,0 +1,80 @@
+"""`ascolto drafts ...`: how drafts fare with the agents who send them.
+
+Exit codes: 0 done; 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlmodel import Session
+
+app = typer.Typer(help="Draft quality: approval without edit, and what agents change.")
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    minutes = int(value // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}" if hours else f"{minutes}m{int(value % 60):02d}s"
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}%"
+
+
+@app.callback()
+def drafts() -> None:
+    """Draft quality: approval without edit, and what agents change."""
+
+
+@app.command("quality")
+def quality_command(
+    days: Annotated[
+        int, typer.Option(min=1, max=3660, help="Drafts decided in the last DAYS days.")
+    ] = 30,
+    by: Annotated[
+        str,
+        typer.Option(help="Group by intent, template, language, channel, agent or week."),
+    ] = "intent",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the whole report as JSON.")
+    ] = False,
+) -> None:
+    """Share of drafts sent unedited, lightly edited, rewritten or rejected, and time taken."""
+    from ascolto.cli import out
+    from ascolto.database import prepare
+    from ascolto.settings import get_settings
+    from outreach.approval import GROUPINGS, approval_report
+    from storage.types import utcnow
+
+    if by not in (*GROUPINGS, "week"):
+        raise typer.BadParameter(f"one of {', '.join((*GROUPINGS, 'week'))}", param_hint="--by")
+    now = utcnow()
+    with Session(prepare(get_settings())) as session:
+        report = approval_report(session, since=now - timedelta(days=days), until=now)
+    if as_json:
+        json.dump(report.as_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    rows = report.weeks if by == "week" else report.by[by]
+    table = Table(title=f"drafts decided since {report.since:%Y-%m-%d %H:%M} UTC, by {by}")
+    for column in (by, "decided", "unedited", "light edit", "rewritten", "rejected", "median"):
+        table.add_column(column, no_wrap=True)
+    for f in rows:
+        table.add_row(
+            f.group,
+            str(f.decided),
+            f"{f.unedited} ({_rate(f.rate('unedited'))})",
+            f"{f.light} ({_rate(f.rate('light'))})",
+            f"{f.rewritten} ({_rate(f.rate('rewritten'))})",
+            f"{f.rejected} ({_rate(f.rate('rejected'))})",
+            _seconds(f.median_seconds),
+        )
+    out.print(table)
