@@ -25,7 +25,15 @@ from ascolto.settings import Settings
 from policies import DraftContext, PolicySet, Verdict
 from storage import review as store
 from storage.audit import record
-from storage.models import AuditEvent, Classification, Customer, Draft, Mention, OutboxMessage
+from storage.models import (
+    AuditEvent,
+    Classification,
+    Customer,
+    Draft,
+    Mention,
+    OutboxMessage,
+    SurveyAnswer,
+)
 from storage.types import utcnow
 
 URGENT = ("safety", "legal", "press")
@@ -117,6 +125,8 @@ class DraftView:
     verdict: Verdict
     approvable: str | None
     """Why the viewer may not approve it as it stands; None when they may."""
+    answer: SurveyAnswer | None = None
+    """The survey answer a follow-up e-mail responds to, shown next to it."""
 
 
 def show(session: Session, draft_id: int, *, reviewer: Reviewer | None = None) -> DraftView:
@@ -142,6 +152,7 @@ def show(session: Session, draft_id: int, *, reviewer: Reviewer | None = None) -
         ),
         verdict=verdict,
         approvable=None if reviewer is None else _stored_block(draft, verdict, reviewer),
+        answer=store.answer_followed_by(session, draft_id) if draft.intent == "follow_up" else None,
     )
 
 

@@ -243,7 +243,11 @@ def policy_context(
         urgency=facts.urgency,
         issues=facts.issues,
         delivery_dates=delivery_dates(facts),
-        order_ids=(facts.order.number,) if facts.order else (),
+        order_ids=(
+            tuple(n for n in (facts.order.number, facts.order.internal_id) if n)
+            if facts.order
+            else ()
+        ),
         role=role,
         previous_contacts=tuple(c.at for c in facts.earlier),
         opted_out=facts.do_not_contact,

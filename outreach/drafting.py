@@ -33,7 +33,7 @@ from outreach.context import (
 )
 from outreach.intents import choose_intent, kind_of
 from outreach.lint import context_from_data, lint
-from outreach.phrasing import template_data
+from outreach.phrasing import SurveyReply, template_data
 from outreach.rendering import Renderer, RenderError, renderer
 from outreach.voice import voice_for
 from policies.policy_set import PolicySet
@@ -131,8 +131,10 @@ def draft_follow_up(
     mention_id: int | None = None,
     now: datetime | None = None,
     drafter: Drafter | None = None,
+    answer: SurveyReply | None = None,
 ) -> Draft | None:
-    """A follow-up e-mail to a customer, about a mention of theirs when given.
+    """A follow-up e-mail to a customer, about a mention of theirs when given, responding
+    to their survey `answer` when it follows one.
 
     The stored one when it exists; None when the customer has no e-mail address.
     """
@@ -160,6 +162,7 @@ def draft_follow_up(
         channel="email",
         recipient=customer.email,
         now=now,
+        answer=answer,
     )
 
 
@@ -248,6 +251,7 @@ def _store(
     channel: str,
     recipient: str | None,
     now: datetime,
+    answer: SurveyReply | None = None,
 ) -> Draft:
     settings = drafter.settings
     private = channel == "email"
@@ -264,6 +268,7 @@ def _store(
         channel=kind,
         language=language,
         drafts=settings.drafts,
+        answer=answer,
     )
     rendered = drafter.renderer.render(language, intent, kind, data)
     ctx = policy_context(

@@ -154,6 +154,8 @@ def template_data(
             "count": len(facts.earlier),
         }
     quote = clean(facts.mention_text, QUOTE_LIMIT) if private and facts.mention_text else None
+    # What the customer told us: their post, and their survey comment when answering one.
+    said = " ".join(t for t in (facts.full_text, answer.comment if answer else None) if t)
     return {
         "language": language,
         "channel": channel,
@@ -174,8 +176,8 @@ def template_data(
         "quote": quote,
         "posted_on": spoken_date(facts.opened_at, language, zone) if facts.mention_id else None,
         "mention_url": clean(facts.mention_url, 500) if facts.mention_url else None,
-        "problem": named_problem(facts.full_text, language),
-        "described": words(facts.full_text) >= DESCRIBED_WORDS,
+        "problem": named_problem(said, language),
+        "described": words(said) >= DESCRIBED_WORDS,
         "within": within(drafts.reply_within_hours, language),
         "emoji": drafts.emoji,
         "answer": answer.as_data(language) if answer is not None and private else None,
