@@ -61,6 +61,7 @@ from storage.mentions import NewMention, ingest  # noqa: E402
 from storage.models import (  # noqa: E402
     Alert,
     AuditEvent,
+    Classification,
     DefectCluster,
     Draft,
     Mention,
@@ -345,6 +346,7 @@ def main() -> int:
         bare = render_alone(settings, drafts)
         follow_ups = follow_up_all(settings, drafts)
         lint_found = lint_findings(settings)
+        not_drafted = not_drafted_labels(settings, posts)
         shipped = {c for c in renderer(None).combos() if c[1] in INTENTS}
 
     right = sum(d.language == language_of[keys[d.id]] for d in drafts)
@@ -373,6 +375,11 @@ def main() -> int:
         "channels": dict(Counter(d.channel for d in drafts)),
         "intents": dict(Counter(d.intent for d in drafts)),
         "rules": rule_shares(drafts),
+        "rules_by_language": {
+            lang: rule_shares([d for d in drafts if language_of[keys[d.id]] == lang])
+            for lang in ("en", "it")
+        },
+        "not_drafted_labels_by_language": not_drafted,
         "held_back_examples": held_back(drafts),
         "language_right": round(right / n, 4),
         "language_right_by_language": {
@@ -491,6 +498,28 @@ def parity(posts: list[Post], drafts: list[Draft], keys: dict[Any, str]) -> dict
         "drafted_gap_points": gap(drafted),
         "policy_pass_gap_points": gap(passing),
     }
+
+
+def not_drafted_labels(settings: Settings, posts: list[Post]) -> dict[str, dict[str, int]]:
+    """Per language, the labels of complaints that got no draft: why parity is missed."""
+    engine = prepare(settings)
+    complaint_keys = {p.key: p.language for p in posts if p.origin in COMPLAINT_ORIGINS}
+    found: dict[str, Counter[str]] = {"en": Counter(), "it": Counter()}
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Mention.id, Mention.external_id, Classification).join(
+                Classification, Classification.mention_id == Mention.id
+            )  # type: ignore[arg-type]
+        ).all()
+        drafted = set(session.exec(select(Draft.mention_id)).all())
+        for mention_id, key, labels in rows:
+            language = complaint_keys.get(key)
+            if language is None or mention_id in drafted:
+                continue
+            complaint = "complaint" if labels.complaint else "no complaint"
+            issues = "+".join(sorted(labels.issues)) or "no issue"
+            found[language][f"{complaint}, {labels.sentiment}, {issues}"] += 1
+    return {lang: dict(counts.most_common(8)) for lang, counts in found.items()}
 
 
 def lint_findings(settings: Settings) -> dict[int, list[str]]:

@@ -81,7 +81,8 @@ def test_the_follow_up_is_shown_next_to_the_answer_it_follows(
     assert page.status_code == 200, page.text
     html = page.text
     assert "Survey answer this e-mail follows" in html
-    assert "CSAT 2/5" in html and "NPS 3/10" in html
+    assert "CSAT 2/5" in html
+    assert "NPS 3/10" in html
     assert html.index("Survey answer this e-mail follows") < html.index("#1042")
     assert COMMENT in html
 

@@ -115,7 +115,8 @@ def test_every_decision_is_counted_once_by_what_became_of_the_draft(
         1,
     )
     assert total.unedited_rate == 25.0
-    assert total.median_seconds is not None and total.median_seconds > 0
+    assert total.median_seconds is not None
+    assert total.median_seconds > 0
     agents = {f.group: f for f in report.by["agent"]}
     assert (agents["tom"].decided, agents["tom"].unedited, agents["tom"].light) == (2, 1, 1)
     assert (agents["sam"].rewritten, agents["sam"].rejected) == (1, 1)
@@ -135,7 +136,8 @@ def test_the_command_line_shows_the_rates(
     runner = CliRunner()
     shown = runner.invoke(cli_drafts.app, ["quality", "--by", "agent"])
     assert shown.exit_code == 0, shown.output
-    assert "tom" in shown.output and "sam" in shown.output
+    assert "tom" in shown.output
+    assert "sam" in shown.output
     assert "1 (25.0%)" in shown.output
     as_json = runner.invoke(cli_drafts.app, ["quality", "--json"])
     assert as_json.exit_code == 0, as_json.output
