@@ -508,8 +508,9 @@ def not_drafted_labels(settings: Settings, posts: list[Post]) -> dict[str, dict[
     with Session(engine) as session:
         rows = session.exec(
             select(Mention.id, Mention.external_id, Classification).join(
-                Classification, Classification.mention_id == Mention.id
-            )  # type: ignore[arg-type]
+                Classification,
+                Classification.mention_id == Mention.id,  # type: ignore[arg-type]
+            )
         ).all()
         drafted = set(session.exec(select(Draft.mention_id)).all())
         for mention_id, key, labels in rows:

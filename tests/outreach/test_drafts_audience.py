@@ -149,3 +149,34 @@ def test_a_customer_with_a_problem_still_gets_a_reply(
     )
     assert made.intent == "complaint_defect"
     assert made.status == "pending"
+
+
+@pytest.mark.parametrize(("handle", "name"), [("lucaverdi", "lucaverdi"), ("rbolt", "rbolt")])
+def test_a_handle_is_never_greeted_as_a_first_name(
+    engine: Engine, database_url: str, tmp_path: Path, handle: str, name: str
+) -> None:
+    made = drafted(
+        engine,
+        tmp_path,
+        database_url,
+        source_kind="appstore",
+        handle=handle,
+        author_name=name,
+        text="My Acme Tab 3 still hasn't arrived",
+    )
+    assert name.capitalize() not in made.text
+    assert made.text.startswith(f"Hi @{handle},")
+
+
+def test_a_display_name_written_as_a_name_is_used(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    made = drafted(
+        engine,
+        tmp_path,
+        database_url,
+        handle="giuliaferri.bsky.social",
+        author_name="Giulia Ferri",
+        text="My Acme Tab 3 still hasn't arrived",
+    )
+    assert made.text.startswith("Hi Giulia,")
