@@ -78,3 +78,38 @@ def quality_command(
             _seconds(f.median_seconds),
         )
     out.print(table)
+
+
+@app.command("edits")
+def edits_command(
+    days: Annotated[
+        int, typer.Option(min=1, max=3660, help="Drafts decided in the last DAYS days.")
+    ] = 90,
+    top: Annotated[int, typer.Option(min=1, max=50, help="Changes shown per template.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the edits as JSON.")] = False,
+) -> None:
+    """What agents change most in each template's drafts (word-level changes, by drafts)."""
+    from ascolto.cli import out
+    from ascolto.database import prepare
+    from ascolto.settings import get_settings
+    from outreach.approval import common_edits
+    from storage.draft_outcomes import decided_drafts
+    from storage.types import utcnow
+
+    with Session(prepare(get_settings())) as session:
+        rows = decided_drafts(session, since=utcnow() - timedelta(days=days))
+    found = common_edits(rows, top=top)
+    if as_json:
+        json.dump([t.as_dict() for t in found], sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
+    if not found:
+        out.print("no edited drafts in this period")
+        return
+    for template in found:
+        table = Table(title=f"{template.template}: {template.edited} edited draft(s)")
+        table.add_column("change")
+        table.add_column("drafts", justify="right")
+        for change, count in template.changes:
+            table.add_row(change, str(count))
+        out.print(table)

@@ -8,7 +8,9 @@ channel and agent, and per week.
 
 from __future__ import annotations
 
+import difflib
 import statistics
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -155,3 +157,54 @@ def approval_report(session: Session, *, since: datetime, until: datetime) -> Ap
         by={name: grouped(rows, name) for name in GROUPINGS},  # type: ignore[arg-type]
         weeks=weekly(rows, weeks),
     )
+
+
+@dataclass(frozen=True)
+class TemplateEdits:
+    """What agents change most in the drafts of one template: phrases cut, added, replaced."""
+
+    template: str
+    edited: int
+    changes: list[tuple[str, int]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "template": self.template,
+            "edited": self.edited,
+            "changes": [{"change": c, "drafts": n} for c, n in self.changes],
+        }
+
+
+def changes_of(drafted: str, sent: str) -> set[str]:
+    """The word-level changes between the drafted and the sent text, in words:
+    `- "phrase"`, `+ "phrase"`, `"old" → "new"`."""
+    before, after = drafted.split(), sent.split()
+    found = set()
+    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        cut, added = " ".join(before[a1:a2]), " ".join(after[b1:b2])
+        if op == "delete":
+            found.add(f'- "{cut}"')
+        elif op == "insert":
+            found.add(f'+ "{added}"')
+        elif op == "replace":
+            found.add(f'"{cut}" → "{added}"')
+    return found
+
+
+def common_edits(rows: Iterable[DecidedDraft], *, top: int = 5) -> list[TemplateEdits]:
+    """Per template, the changes agents made in the most drafts (each draft counted once
+    per change), templates with the most edited drafts first."""
+    per_template: dict[str, Counter[str]] = {}
+    edited: Counter[str] = Counter()
+    for row in rows:
+        if outcome_of(row) not in ("light", "rewritten"):
+            continue
+        edited[row.template] += 1
+        per_template.setdefault(row.template, Counter()).update(
+            changes_of(row.drafted_text, row.text)
+        )
+    return [
+        TemplateEdits(template, count, per_template[template].most_common(top))
+        for template, count in edited.most_common()
+    ]

@@ -161,3 +161,24 @@ def test_the_web_app_charts_the_rates_per_week(
         assert api["total"]["decided"] == 4
         assert api["by"]["agent"][-1]["group"] == "total"
         assert client.get("/drafts/quality?days=0").status_code == 422
+
+
+def test_what_agents_change_most_is_shown_per_template(
+    engine: Engine, decided: dict[str, int], settings: Settings
+) -> None:
+    from outreach.approval import changes_of, common_edits
+    from storage.draft_outcomes import decided_drafts
+
+    assert changes_of("we reply within 24 hours.", "we reply within a day.") == {
+        '"24 hours." → "a day."'
+    }
+    assert changes_of("Hi Sam, sorry.", "Hi Sam, so sorry.") == {'+ "so"'}
+    with session_scope(engine) as session:
+        rows = decided_drafts(session, since=utcnow() - timedelta(days=30))
+    [template] = common_edits(rows)
+    assert template.template == "en/complaint_delivery.public.txt.j2"
+    assert template.edited == 2
+    assert ('"24 hours." → "a day."', 1) in template.changes
+    shown = CliRunner().invoke(cli_drafts.app, ["edits"])
+    assert shown.exit_code == 0, shown.output
+    assert "2 edited draft(s)" in shown.output
