@@ -113,3 +113,75 @@ def edits_command(
         for change, count in template.changes:
             table.add_row(change, str(count))
         out.print(table)
+
+
+@app.command("propose")
+def propose_command(
+    days: Annotated[
+        int, typer.Option(min=1, max=3660, help="Edits of drafts decided in the last DAYS days.")
+    ] = 90,
+    accept: Annotated[
+        str | None,
+        typer.Option(
+            help="Accept the revision of this template (e.g. en/question.public.txt.j2): "
+            "written into [outreach] templates_dir."
+        ),
+    ] = None,
+    username: Annotated[
+        str | None, typer.Option("--as", help="The admin accepting (required with --accept).")
+    ] = None,
+) -> None:
+    """Template revisions proposed from what agents change most; an admin accepts them."""
+    from ascolto.auth import find_user, has_role
+    from ascolto.cli import out
+    from ascolto.database import prepare
+    from ascolto.settings import get_settings
+    from outreach import revisions
+    from outreach.approval import common_edits
+    from outreach.rendering import renderer
+    from storage.audit import record
+    from storage.db import session_scope
+    from storage.draft_outcomes import decided_drafts
+    from storage.types import utcnow
+
+    settings = get_settings()
+    engine = prepare(settings)
+    with Session(engine) as session:
+        rows = decided_drafts(session, since=utcnow() - timedelta(days=days))
+    env = renderer(settings.outreach.templates_dir).env
+    proposed = {}
+    for edits in common_edits(rows, top=20):
+        assert env.loader is not None
+        source = env.loader.get_source(env, edits.template)[0]
+        revision = revisions.propose(edits, source)
+        if revision is not None:
+            proposed[edits.template] = revision
+    if accept is None:
+        if not proposed:
+            out.print("no revision to propose: no change is common enough")
+        for revision in proposed.values():
+            out.print(revision.diff(), highlight=False, markup=False)
+        return
+    if accept not in proposed:
+        raise typer.BadParameter(f"no revision proposed for {accept}", param_hint="--accept")
+    if settings.outreach.templates_dir is None:
+        raise typer.BadParameter(
+            "set [outreach] templates_dir to a folder for your own templates first",
+            param_hint="--accept",
+        )
+    with session_scope(engine) as session:
+        user = find_user(session, username or "")
+        if not has_role(user.role, "admin"):
+            raise typer.BadParameter(
+                f"{user.username} is {user.role}: only an admin", param_hint="--as"
+            )
+        path = revisions.accept(proposed[accept], settings.outreach.templates_dir)
+        record(
+            session,
+            actor=user.username,
+            action="template.revised",
+            subject_type="template",
+            subject_id=accept,
+            details={"changes": [list(c) for c in proposed[accept].changes], "path": str(path)},
+        )
+    out.print(f"{accept}: revision accepted, written to {path}", highlight=False)

@@ -182,3 +182,15 @@ def test_what_agents_change_most_is_shown_per_template(
     shown = CliRunner().invoke(cli_drafts.app, ["edits"])
     assert shown.exit_code == 0, shown.output
     assert "2 edited draft(s)" in shown.output
+
+
+def test_no_revision_is_proposed_from_edits_that_differ(
+    engine: Engine, decided: dict[str, int], settings: Settings
+) -> None:
+    shown = CliRunner().invoke(cli_drafts.app, ["propose"])
+    assert shown.exit_code == 0, shown.output
+    assert "no revision to propose" in shown.output
+    refused = CliRunner().invoke(
+        cli_drafts.app, ["propose", "--accept", "en/question.public.txt.j2", "--as", "tom"]
+    )
+    assert refused.exit_code == 2
