@@ -125,7 +125,7 @@ def test_try_a_text(tmp_path: Path) -> None:
     assert allowed.returncode == 0, allowed.stderr
     assert ": allow" in allowed.stdout
     assert (
-        "rules with nothing to say: suppression, deserves_reply, consent, open_complaint"
+        "rules with nothing to say: suppression, consent, open_complaint, deserves_reply"
         in allowed.stdout
     )
 

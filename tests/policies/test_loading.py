@@ -48,9 +48,9 @@ def test_the_default_policy_loads() -> None:
     assert default.source == "policies/default.toml"
     assert default.names[:5] == [
         "suppression",
-        "deserves_reply",
         "consent",
         "open_complaint",
+        "deserves_reply",
         "human_topics",
     ]
     assert set(default.names) == set(known_rules()) - {"disclaimer"}
