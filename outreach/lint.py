@@ -113,7 +113,7 @@ def context_from_data(data: Mapping[str, Any], *, intent: str, network: str | No
         handle=data.get("handle"),
         product=data.get("product"),
         order_number=order.get("number") if order else None,
-        has_order=bool(order),
+        has_order=bool(order) or bool(data.get("order_known")),
         described=bool(data.get("described")),
     )
 

@@ -41,6 +41,11 @@ _NAME_CHARS = re.compile(r"^[^\W\d_](?:[^\W\d_]|[-'\u2019])*$")
 # Caps on what comes from outside: a name, a handle, a quoted post.
 NAME_LIMIT = 40
 QUOTE_LIMIT = 280
+# An order number the customer wrote ("ordine #AC-55102", "order 1042"): not asked again.
+_ORDER_IN_TEXT = re.compile(
+    r"(?:\border|\bordine)\s*(?:n\.|no\.|number|numero)?\s*#?[A-Z]{0,4}-?\d{3,}|#[A-Z]{0,4}-?\d{4,}",
+    re.IGNORECASE,
+)
 # A post of this many words describes its problem: a reply does not ask for a description.
 DESCRIBED_WORDS = 12
 
@@ -178,6 +183,7 @@ def template_data(
         "mention_url": clean(facts.mention_url, 500) if facts.mention_url else None,
         "problem": named_problem(said, language),
         "described": words(said) >= DESCRIBED_WORDS,
+        "order_known": facts.order is not None or bool(_ORDER_IN_TEXT.search(said)),
         "within": within(drafts.reply_within_hours, language),
         "emoji": drafts.emoji,
         "answer": answer.as_data(language) if answer is not None and private else None,

@@ -59,6 +59,11 @@ _PRESS_WORDS = re.compile(
     r"\b(?:review|recensione)\s*:|^\s*(?:breaking|ultim'ora)\b",
     re.IGNORECASE,
 )
+# A headline as news sites and aggregators title it: "… - TecnoNotizie", "… | Retail Digest".
+_HEADLINE = re.compile(
+    r"^[^\n]{15,}\s[-\u2013\u2014|]\s[A-Z][\w'\u2019.&]*(?: [A-Z][\w'\u2019.&]*){0,4}$",
+    re.MULTILINE,
+)
 # Words a person uses about their own experience: a headline has none of them.
 _FIRST_PERSON = re.compile(
     r"\b(?:i|i'm|i've|my|me|mine|we|our|io|mio|mia|miei|mie|ho|sono|mi|noi|nostro|nostra|"
@@ -159,7 +164,7 @@ def is_news(handle: str | None, text: str, configured: Iterable[str]) -> bool:
     name = normal_handle(handle)
     if name and name in {normal_handle(h) for h in configured}:
         return True
-    if not _PRESS_WORDS.search(text):
+    if not (_PRESS_WORDS.search(text) or _HEADLINE.search(text)):
         return False
     # "I updated and it announces..." is a person; a headline speaks of no one.
     return not _FIRST_PERSON.search(text)

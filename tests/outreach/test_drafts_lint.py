@@ -99,6 +99,10 @@ SITUATIONS = {
         )
         for status in ("ordered", "shipped", "delivered", "returned", "refunded", "cancelled")
     },
+    "order-number-in-post": facts(
+        display_name="Pietro G",
+        mention_text="Ordine #AC-55102 fermo a Bologna da 4 giorni, il tracking non si aggiorna.",
+    ),
     "known-issue": facts(
         display_name="Priya R.",
         known_issue=KnownIssue(alert_id=2, product_id=1, opened_at=NOW),

@@ -62,6 +62,7 @@ def data(language: str, channel: str, **overrides: Any) -> dict[str, Any]:
         "mention_url": "https://social.example.com/p/1",
         "problem": None,
         "described": False,
+        "order_known": bool(overrides.get("order")),
         "within": "within 24 hours" if language == "en" else "entro 24 ore",
         "emoji": False,
         "answer": None,

@@ -86,6 +86,8 @@ def test_bots_and_moderators_get_no_reply(handle: str, text: str) -> None:
         "Acme announces the Tab 4 with a bigger battery",
         "Comunicato stampa: Acme presenta il nuovo Tab 3",
         "Acme Tab 3 review: a brighter screen and a battery that finally lasts",
+        "Acme Tab 3, la batteria si scarica dopo l'aggiornamento 2.1 - TecnoNotizie",
+        "Black Friday 2026: Acme Tab 3 drops to $299 at major retailers - Retail Digest",
     ],
 )
 def test_news_press_releases_and_headlines_get_no_reply(text: str) -> None:
@@ -94,8 +96,15 @@ def test_news_press_releases_and_headlines_get_no_reply(text: str) -> None:
     assert "news" in result.findings[0].reason
 
 
-def test_a_customer_speaking_of_an_announcement_is_still_a_customer() -> None:
-    text = "Acme announces fixes but my Tab 3 still drains overnight"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Acme announces fixes but my Tab 3 still drains overnight",
+        "Acme Tab 3 battery drain after firmware 2.1 — anyone else?",
+        "Weekly: my Acme Tab 3 help thread - Week 47",
+    ],
+)
+def test_a_customer_speaking_of_an_announcement_is_still_a_customer(text: str) -> None:
     assert outcomes(run("deserves_reply", reply(text))) == []
 
 
