@@ -17,7 +17,6 @@ from pydantic_core import PydanticUndefined
 
 from ascolto.settings import ENV_PREFIX, Settings, SourceSettings
 from listeners.registry import registry
-from storage.settings import Section
 
 
 def settings_reference() -> str:
@@ -58,7 +57,7 @@ def settings_reference() -> str:
 def _model_of(field: FieldInfo) -> type[BaseModel] | None:
     annotation = field.annotation
     for candidate in (annotation, *getattr(annotation, "__args__", ())):
-        if isinstance(candidate, type) and issubclass(candidate, Section):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate
     return None
 

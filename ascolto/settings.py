@@ -33,6 +33,7 @@ from classify.settings import ClassifySettings, ProductSettings
 from listeners.settings import HttpSettings, SourceSettings
 from outreach.campaigns.settings import CampaignSettings, unique_campaigns
 from outreach.channels.settings import SmtpSettings, TeamSettings
+from outreach.draft_settings import DraftSettings
 from outreach.settings import BrandSettings, DeliverySettings, OutreachSettings
 from policies.settings import PolicySettings
 from storage.errors import SettingsError
@@ -241,6 +242,9 @@ class Settings(BaseSettings):
     brand: BrandSettings = Field(
         default_factory=BrandSettings,
         description="The brand's voice in drafts: name, tone, greetings, sign-offs.",
+    )
+    drafts: DraftSettings = Field(
+        default_factory=DraftSettings, description="How drafts read: emoji, promised reply time."
     )
     outreach: OutreachSettings = Field(
         default_factory=OutreachSettings,

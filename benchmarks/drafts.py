@@ -1,20 +1,24 @@
-"""Drafting replies to real complaints: what the policy holds back, languages, templates, speed.
+"""Drafting replies to real complaints in both languages: parity, policy, lint, templates, speed.
 
-A fixed set of real posts from ../shared/datasets/ (English complaints to brands on Twitter,
-bug reports from app reviews, negative Italian tweets) is stored as mentions of several
-source kinds; a third of the authors are customers with an order, an e-mail address, a
-time zone and sometimes earlier contacts or an opt-out. The real classifier labels them,
-then the scheduled drafting step (`outreach.drafting.draft_pending`) drafts and checks
-every one that calls for a reply against the shipped policy, on a SQLite file.
+A fixed set of real posts from ../shared/datasets/ is stored as mentions of several source
+kinds: English complaints to brands on Twitter and bug reports from app reviews; Italian
+negative tweets addressed to public services (it_public_service_tweets, its test split);
+and a few glad posts in each language (5-star app reviews, positive Italian tweets) that
+call for a thank-you. A third of the authors are customers with an order, an e-mail
+address, a time zone and sometimes earlier contacts or an opt-out. The real classifier
+labels them, then the scheduled drafting step (`outreach.drafting.draft_pending`) drafts
+and checks every one that calls for a reply against the shipped policy, on a SQLite file.
 
-Reported: the share of drafts each rule blocked, escalated or amended; the share written
-in the customer's language (the language of the dataset the post comes from), next to
-always answering in the brand's default language; template coverage; drafts per second,
-next to rendering the same templates alone, measured in the same run.
+Reported: per language, the share of complaints that got a draft and the share of those
+drafts that pass every policy (allow or amend), and their gap; the draft-lint's findings
+(target: 0); the share of drafts each rule blocked, escalated or amended; the share written
+in the customer's language, next to always answering in the brand's default language;
+template coverage; the draft sources compared (templates; history and a language model
+when configured); drafts per second, next to rendering the same templates alone.
 
-    python benchmarks/drafts.py [--english 400] [--bugs 200] [--italian 200] [--show 12]
+    python benchmarks/drafts.py [--english 300] [--bugs 100] [--italian 191] [--praise 20]
 
-Prints a table and writes benchmarks/results/drafts.json.
+Prints a table and writes results/drafts.json next to this script.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = Path(__file__).resolve().parent / "results"
 DATASETS = ROOT.parent / "shared" / "datasets"
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -45,7 +49,7 @@ from sqlmodel import Session, select  # noqa: E402
 from ascolto.database import prepare  # noqa: E402
 from ascolto.settings import Settings, load_settings  # noqa: E402
 from classify.classifying import classify_pending  # noqa: E402
-from classify.test_splits import app_reviews, italian_test  # noqa: E402
+from classify.test_splits import app_reviews  # noqa: E402
 from outreach.context import facts_for_mention  # noqa: E402
 from outreach.drafting import Drafter, draft_follow_up, draft_pending  # noqa: E402
 from outreach.intents import INTENTS  # noqa: E402
@@ -54,7 +58,16 @@ from outreach.rendering import renderer  # noqa: E402
 from outreach.voice import voice_for  # noqa: E402
 from storage.db import session_scope  # noqa: E402
 from storage.mentions import NewMention, ingest  # noqa: E402
-from storage.models import Alert, DefectCluster, Draft, Mention, Product, Source  # noqa: E402
+from storage.models import (  # noqa: E402
+    Alert,
+    AuditEvent,
+    Classification,
+    DefectCluster,
+    Draft,
+    Mention,
+    Product,
+    Source,
+)
 from storage.orders import NewOrder, NewOrderLine, upsert_orders  # noqa: E402
 from storage.outreach import mention_facts, record_contact  # noqa: E402
 
@@ -79,19 +92,39 @@ def _rank(key: str) -> str:
     return hashlib.sha1(key.encode()).hexdigest()
 
 
-def real_posts(datasets: Path, english: int, bugs: int, italian: int) -> list[Post]:
-    """A fixed selection (by hash, not by position) of each dataset's negative posts."""
+# Origins whose posts are complaints (the parity figures count these), and glad ones.
+COMPLAINT_ORIGINS = ("complaints", "bug_reports", "italian_public_service")
+PRAISE_ORIGINS = ("reviews_5_stars", "italian_positive")
+
+
+def _public_service_tweets(datasets: Path, label: str) -> list[str]:
+    """Texts of one class in the test split of the Italian public-service tweets."""
+    path = datasets / "it_public_service_tweets" / "test.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [r["tweetOrig"] for r in csv.DictReader(handle) if r["Class"] == label]
+
+
+def real_posts(
+    datasets: Path, english: int, bugs: int, italian: int, praise: int = 0
+) -> list[Post]:
+    """A fixed selection (by hash, not by position) of each dataset's posts."""
     with (datasets / "complaints" / "train.csv").open(encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if r["complaint"] == "1"]
     complaints = sorted(rows, key=lambda r: _rank(r["id"]))[:english]
     posts = [Post(f"c{r['id']}", r["text"], "en", "complaints") for r in complaints]
-    reviews = [r for r in app_reviews(datasets) if "Bug" in r["types"]]  # type: ignore[operator]
-    for r in sorted(reviews, key=lambda r: _rank(str(r["text"])))[:bugs]:
+    reviews = app_reviews(datasets)
+    bug_reports = [r for r in reviews if "Bug" in r["types"]]  # type: ignore[operator]
+    for r in sorted(bug_reports, key=lambda r: _rank(str(r["text"])))[:bugs]:
         posts.append(Post(f"b{_rank(str(r['text']))[:12]}", str(r["text"]), "en", "bug_reports"))
-    split = italian_test(datasets)
-    negative = [t for t, label in zip(split.texts, split.labels, strict=True) if label == 0]
-    for text in sorted(negative, key=_rank)[:italian]:
-        posts.append(Post(f"i{_rank(text)[:12]}", text, "it", "italian_negative"))
+    for text in sorted(_public_service_tweets(datasets, "neg"), key=_rank)[:italian]:
+        posts.append(Post(f"i{_rank(text)[:12]}", text, "it", "italian_public_service"))
+    glad = [r for r in reviews if r["rating"] == 5 and "Bug" not in r["types"]]  # type: ignore[operator]
+    for r in sorted(glad, key=lambda r: _rank(str(r["text"])))[:praise]:
+        posts.append(
+            Post(f"g{_rank(str(r['text']))[:12]}", str(r["text"]), "en", "reviews_5_stars")
+        )
+    for text in sorted(_public_service_tweets(datasets, "pos"), key=_rank)[:praise]:
+        posts.append(Post(f"p{_rank(text)[:12]}", text, "it", "italian_positive"))
     return posts
 
 
@@ -100,7 +133,7 @@ def settings_for(folder: Path) -> Settings:
     path.write_text(
         f'[database]\nurl = "sqlite:///{folder / "drafts.db"}"\n\n'
         '[outreach]\nenabled = true\nreply_channel = "email"\nintents = ["complaint", '
-        '"question"]\nmax_age_days = 30\nbatch_size = 100\n\n'
+        '"question", "praise"]\nmax_age_days = 30\nbatch_size = 100\n\n'
         f'[[products]]\nname = "{PRODUCT}"\naliases = ["Tab 3"]\nskus = ["AT3-128"]\n',
         encoding="utf-8",
     )
@@ -277,15 +310,18 @@ def held_back(drafts: list[Draft]) -> dict[str, dict[str, str]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--english", type=int, default=400, help="English complaints")
-    parser.add_argument("--bugs", type=int, default=200, help="app-review bug reports")
-    parser.add_argument("--italian", type=int, default=200, help="negative Italian tweets")
+    parser.add_argument("--english", type=int, default=300, help="English complaints")
+    parser.add_argument("--bugs", type=int, default=100, help="app-review bug reports")
+    parser.add_argument(
+        "--italian", type=int, default=191, help="negative Italian public-service tweets"
+    )
+    parser.add_argument("--praise", type=int, default=20, help="glad posts per language")
     parser.add_argument("--show", type=int, default=0, help="print this many drafts")
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     parser.add_argument("--out", type=Path, default=RESULTS / "drafts.json")
     args = parser.parse_args()
 
-    posts = real_posts(args.datasets, args.english, args.bugs, args.italian)
+    posts = real_posts(args.datasets, args.english, args.bugs, args.italian, args.praise)
     language_of = {p.key: p.language for p in posts}
     origin_of = {p.key: p.origin for p in posts}
     with tempfile.TemporaryDirectory(prefix="ascolto-drafts-") as tmp:
@@ -309,6 +345,8 @@ def main() -> int:
             keys = {d.id: key for d, key in rows}
         bare = render_alone(settings, drafts)
         follow_ups = follow_up_all(settings, drafts)
+        lint_found = lint_findings(settings)
+        not_drafted = not_drafted_labels(settings, posts)
         shipped = {c for c in renderer(None).combos() if c[1] in INTENTS}
 
     right = sum(d.language == language_of[keys[d.id]] for d in drafts)
@@ -337,6 +375,11 @@ def main() -> int:
         "channels": dict(Counter(d.channel for d in drafts)),
         "intents": dict(Counter(d.intent for d in drafts)),
         "rules": rule_shares(drafts),
+        "rules_by_language": {
+            lang: rule_shares([d for d in drafts if language_of[keys[d.id]] == lang])
+            for lang in ("en", "it")
+        },
+        "not_drafted_labels_by_language": not_drafted,
         "held_back_examples": held_back(drafts),
         "language_right": round(right / n, 4),
         "language_right_by_language": {
@@ -348,6 +391,25 @@ def main() -> int:
             for lang in ("en", "it")
         },
         "baseline_default_language_right": round(default_right / n, 4),
+        **parity(posts, drafts, keys),
+        "lint_findings": sum(len(found) for found in lint_found.values()),
+        "lint_findings_by_check": dict(
+            sorted(Counter(f.split(":")[0] for fs in lint_found.values() for f in fs).items())
+        ),
+        "lint_examples": [
+            {"draft": draft_id, "findings": found}
+            for draft_id, found in sorted(lint_found.items())
+            if found
+        ][:5],
+        "sources": {
+            "template": {
+                "drafts": len(drafts),
+                "policy_pass_share": pass_share(drafts),
+                "lint_findings": sum(len(found) for found in lint_found.values()),
+            },
+            "history": None,
+            "language_model": None,
+        },
         "template_coverage": round(len(used & shipped) / len(shipped), 4),
         "templates_used": len(used & shipped),
         "templates_shipped": len(shipped),
@@ -363,6 +425,13 @@ def main() -> int:
         )
 
     print(f"{len(posts)} real posts, {run.drafted} drafts ({results['drafted_by_origin']})")
+    print(
+        f"complaints drafted: en {results['drafted_share_by_language']['en']:.1%}, "
+        f"it {results['drafted_share_by_language']['it']:.1%}; drafts passing the policy: "
+        f"en {results['policy_pass_share_by_language']['en']:.1%}, "
+        f"it {results['policy_pass_share_by_language']['it']:.1%}; "
+        f"lint findings: {results['lint_findings']}"
+    )
     print(f"{'rule':<22}{'blocked':>9}{'escalated':>11}{'amended':>9}")
     for rule, shares in results["rules"].items():
         print(
@@ -393,6 +462,73 @@ def main() -> int:
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nwrote {args.out}")
     return 0
+
+
+def pass_share(drafts: list[Draft]) -> float | None:
+    """Share of drafts that pass every policy rule (allow, or allow once amended)."""
+    if not drafts:
+        return None
+    return round(sum(d.verdict in ("allow", "amend") for d in drafts) / len(drafts), 4)
+
+
+def parity(posts: list[Post], drafts: list[Draft], keys: dict[Any, str]) -> dict[str, Any]:
+    """Per language: complaints that got a draft, and drafts that pass every policy."""
+    by_key = {p.key: p for p in posts}
+    drafted: dict[str, float | None] = {}
+    passing: dict[str, float | None] = {}
+    for language in ("en", "it"):
+        complaints = [p for p in posts if p.language == language and p.origin in COMPLAINT_ORIGINS]
+        answered = [
+            d
+            for d in drafts
+            if by_key[keys[d.id]].language == language
+            and by_key[keys[d.id]].origin in COMPLAINT_ORIGINS
+        ]
+        drafted[language] = round(len(answered) / len(complaints), 4) if complaints else None
+        passing[language] = pass_share(answered)
+
+    def gap(shares: dict[str, float | None]) -> float | None:
+        if shares["en"] is None or shares["it"] is None:
+            return None
+        return round(abs(shares["en"] - shares["it"]) * 100, 1)
+
+    return {
+        "drafted_share_by_language": drafted,
+        "policy_pass_share_by_language": passing,
+        "drafted_gap_points": gap(drafted),
+        "policy_pass_gap_points": gap(passing),
+    }
+
+
+def not_drafted_labels(settings: Settings, posts: list[Post]) -> dict[str, dict[str, int]]:
+    """Per language, the labels of complaints that got no draft: why parity is missed."""
+    engine = prepare(settings)
+    complaint_keys = {p.key: p.language for p in posts if p.origin in COMPLAINT_ORIGINS}
+    found: dict[str, Counter[str]] = {"en": Counter(), "it": Counter()}
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Mention.id, Mention.external_id, Classification).join(
+                Classification,
+                Classification.mention_id == Mention.id,  # type: ignore[arg-type]
+            )
+        ).all()
+        drafted = set(session.exec(select(Draft.mention_id)).all())
+        for mention_id, key, labels in rows:
+            language = complaint_keys.get(key)
+            if language is None or mention_id in drafted:
+                continue
+            complaint = "complaint" if labels.complaint else "no complaint"
+            issues = "+".join(sorted(labels.issues)) or "no issue"
+            found[language][f"{complaint}, {labels.sentiment}, {issues}"] += 1
+    return {lang: dict(counts.most_common(8)) for lang, counts in found.items()}
+
+
+def lint_findings(settings: Settings) -> dict[int, list[str]]:
+    """The draft-lint's findings on every draft, as recorded when it was drafted."""
+    engine = prepare(settings)
+    with Session(engine) as session:
+        events = session.exec(select(AuditEvent).where(AuditEvent.action == "draft.created")).all()
+        return {int(e.subject_id or 0): list(e.details.get("lint", [])) for e in events}
 
 
 def post_text(posts: list[Post], key: str) -> str:

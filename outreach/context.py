@@ -66,6 +66,16 @@ class DraftFacts:
     opened_at: datetime | None
     # The address or handle belongs to a person erased on request: never contacted again.
     erased: bool = False
+    # The classifier's sentiment of the mention, and its title (forums, reviews).
+    sentiment: str | None = None
+    mention_title: str | None = None
+
+    @property
+    def full_text(self) -> str:
+        """The mention as its author wrote it: title (when any) and text."""
+        if self.mention_title and self.mention_title not in self.mention_text:
+            return f"{self.mention_title}\n{self.mention_text}".strip()
+        return self.mention_text
 
     @property
     def latest_contact(self) -> ContactFact | None:
@@ -154,6 +164,8 @@ def facts_for_mention(
             platform=author.platform if author else None,
             handle=author.handle if author else None,
         ),
+        sentiment=labels.sentiment,
+        mention_title=mention.title,
     )
 
 
@@ -229,8 +241,10 @@ def policy_context(
     recipient: str | None,
     send_at: datetime | None = None,
     role: str | None = None,
+    intent: str | None = None,
+    brand: str | None = None,
 ) -> DraftContext:
-    """The policy engine's view of a draft written from `facts`."""
+    """The policy engine's view of a draft written from `facts` for `intent`."""
     return DraftContext(
         text=text,
         channel=channel,
@@ -242,13 +256,24 @@ def policy_context(
         urgency=facts.urgency,
         issues=facts.issues,
         delivery_dates=delivery_dates(facts),
-        order_ids=(facts.order.number,) if facts.order else (),
+        order_ids=(
+            tuple(n for n in (facts.order.number, facts.order.internal_id) if n)
+            if facts.order
+            else ()
+        ),
         role=role,
         previous_contacts=tuple(c.at for c in facts.earlier),
         opted_out=facts.do_not_contact,
         suppressed=facts.erased,
         recipient=recipient,
         send_at=send_at,
+        mention_text=facts.full_text,
+        author_handle=facts.handle,
+        author_name=facts.display_name,
+        network=facts.source_kind,
+        sentiment=facts.sentiment,
+        intent=intent,
+        brand=brand,
     )
 
 

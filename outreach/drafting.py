@@ -31,7 +31,8 @@ from outreach.context import (
     policy_context,
 )
 from outreach.intents import choose_intent, kind_of
-from outreach.phrasing import template_data
+from outreach.lint import context_from_data, lint
+from outreach.phrasing import SurveyReply, template_data
 from outreach.rendering import Renderer, RenderError, renderer
 from outreach.settings import Settings
 from outreach.voice import voice_for
@@ -130,8 +131,10 @@ def draft_follow_up(
     mention_id: int | None = None,
     now: datetime | None = None,
     drafter: Drafter | None = None,
+    answer: SurveyReply | None = None,
 ) -> Draft | None:
-    """A follow-up e-mail to a customer, about a mention of theirs when given.
+    """A follow-up e-mail to a customer, about a mention of theirs when given, responding
+    to their survey `answer` when it follows one.
 
     The stored one when it exists; None when the customer has no e-mail address.
     """
@@ -159,6 +162,7 @@ def draft_follow_up(
         channel="email",
         recipient=customer.email,
         now=now,
+        answer=answer,
     )
 
 
@@ -190,7 +194,12 @@ def _reply(
     if mention.duplicate_of_id is not None and _same_author_answered(session, found):
         return None
     facts = facts_for_mention(session, drafter.settings, found, now=now, lookback=drafter.lookback)
-    intent = choose_intent(found.labels, known_issue=facts.known_issue is not None)
+    intent = choose_intent(
+        found.labels,
+        known_issue=facts.known_issue is not None,
+        text=facts.full_text,
+        has_order=facts.order is not None,
+    )
     if intent is None or (kinds is not None and kind_of(intent) not in kinds):
         return None
     channel, recipient = _reply_channel(drafter.settings, facts)
@@ -243,6 +252,7 @@ def _store(
     channel: str,
     recipient: str | None,
     now: datetime,
+    answer: SurveyReply | None = None,
 ) -> Draft:
     settings = drafter.settings
     private = channel == "email"
@@ -254,7 +264,12 @@ def _store(
         private=private,
     )
     data = template_data(
-        facts, voice_for(settings.brand, language), channel=kind, language=language
+        facts,
+        voice_for(settings.brand, language),
+        channel=kind,
+        language=language,
+        drafts=settings.drafts,
+        answer=answer,
     )
     rendered = drafter.renderer.render(language, intent, kind, data)
     ctx = policy_context(
@@ -265,6 +280,8 @@ def _store(
         language=language,
         recipient=recipient,
         send_at=now,
+        intent=intent,
+        brand=settings.brand.name,
     )
     verdict = drafter.policy.check(ctx, now=now)
     html = rendered.html
@@ -317,6 +334,12 @@ def _store(
             "channel": channel,
             "verdict": verdict.outcome,
             "rules": sorted({f.rule for f in verdict.findings}),
+            "lint": [
+                str(f)
+                for f in lint(
+                    verdict.text, context_from_data(data, intent=intent, network=facts.source_kind)
+                )
+            ],
         },
     )
     return draft

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from policies.audience import is_pre_purchase
 from storage.models import Classification
 
 # Issue types a complaint can be about (the classifier's issue labels that are problems).
@@ -38,15 +39,20 @@ def is_complaint(labels: Classification) -> bool:
     return labels.complaint is True
 
 
-def choose_intent(labels: Classification, *, known_issue: bool) -> str | None:
+def choose_intent(
+    labels: Classification, *, known_issue: bool, text: str = "", has_order: bool = False
+) -> str | None:
     """The reply a mention calls for, or None when it needs none.
 
-    A complaint is answered by its issue type; a defect complaint about a product with an
-    open alert acknowledges the known issue. Otherwise questions are answered, then
-    praise is thanked.
+    A question asked before buying (no order known) is answered, whatever its labels: it
+    needs an answer, not an apology. A complaint is answered by its issue type; a defect
+    complaint about a product with an open alert acknowledges the known issue. Otherwise
+    questions are answered, then praise is thanked.
     """
     if labels.unclassifiable_reason:
         return None
+    if not has_order and text and is_pre_purchase(text):
+        return "question"
     if is_complaint(labels):
         issue = complaint_issue(labels)
         if issue == "defect" and known_issue:

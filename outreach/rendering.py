@@ -243,6 +243,7 @@ class Renderer:
         )
         self.env.filters["it_il"] = lambda day: _italian_article(day, "il ", "l'")
         self.env.filters["it_del"] = lambda day: _italian_article(day, "del ", "dell'")
+        self.env.filters["it_num"] = _italian_number
         self._names: list[str] | None = None
 
     def names(self) -> list[str]:
@@ -320,6 +321,11 @@ class Renderer:
 def _italian_article(day: str, plain: str, elided: str) -> str:
     """ "il 3 novembre", "l'8 novembre", "dell'11 novembre": the article before a spoken date."""
     return (elided if day.split(" ", 1)[0] in ("8", "11") else plain) + day
+
+
+def _italian_number(number: str) -> str:
+    """ "n. 1042", but "#1042" as is: the order number as the customer saw it."""
+    return number if number.startswith("#") else f"n. {number}"
 
 
 def _refuse_none(value: Any) -> Any:

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, SecretStr, model_validator
 
 from classify.settings import Settings as ClassifyWithProducts
 from listeners.settings import Settings as ListenerReading
+from outreach.draft_settings import DraftSettings
 from policies.settings import Settings as PolicyReading
 from storage.privacy_settings import PrivacySettings
 from storage.settings import Name, Section
@@ -188,3 +189,6 @@ class Settings(ClassifyWithProducts, PolicyReading, ListenerReading, Protocol):
 
     @property
     def privacy(self) -> PrivacySettings: ...
+
+    @property
+    def drafts(self) -> DraftSettings: ...

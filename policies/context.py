@@ -35,6 +35,10 @@ class DraftContext:
     customer did not ask for (a check-in, a campaign), as opposed to a reply; only proactive
     messages need `consent` (True given, False refused, None not recorded) and wait for
     `open_complaints` (mentions of the customer's still without a reply) to be answered.
+    The mention answered, for rules about whether it deserves a reply: `mention_text`,
+    `author_handle` and `author_name` as the network shows them, `network` (the source's
+    kind: "reddit", "bluesky", ...), `sentiment` (the classifier's), `intent` (the reply
+    chosen: "complaint_delivery", "question", ...), and `brand` (the brand's name).
     """
 
     text: str
@@ -57,6 +61,13 @@ class DraftContext:
     proactive: bool = False
     consent: bool | None = None
     open_complaints: Sequence[int] = ()
+    mention_text: str = ""
+    author_handle: str | None = None
+    author_name: str | None = None
+    network: str | None = None
+    sentiment: str | None = None
+    intent: str | None = None
+    brand: str | None = None
 
     def __post_init__(self) -> None:
         if self.send_at is not None and self.send_at.utcoffset() is None:

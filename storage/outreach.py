@@ -63,6 +63,18 @@ class OrderFacts:
     stages: dict[str, datetime]
     products: tuple[str, ...]
     product_ids: tuple[int, ...]
+    # The shop's own id of the order when the customer knows it by another number
+    # (Shopify's `name`, "#1042"): kept out of public replies like the number itself.
+    internal_id: str | None = None
+
+
+def customer_order_number(order: Order) -> str:
+    """The order number the customer knows: the shop's order name ("#1042") when the
+    source gives one, else the order's id at the source."""
+    name = (order.extra or {}).get("name")
+    if isinstance(name, str) and name.strip():
+        return name.strip()[:60]
+    return order.external_id
 
 
 @dataclass(frozen=True)
@@ -227,18 +239,22 @@ def _order_facts(session: Session, order: Order, lines: Sequence[OrderLine]) -> 
             if ln.product_id in names or ln.title
         )
     )
+    number = customer_order_number(order)
     if order.status == "cancelled":
         status = "cancelled"
     else:
         status = next((e for e in reversed(EVENTS) if e in stages), order.status)
     return OrderFacts(
         order_id=order.id or 0,
-        number=order.external_id,
+        number=number,
         status=status,
         placed_at=stages.get("ordered") or order.ordered_at,
         stages=stages,
         products=products,
         product_ids=tuple(sorted({ln.product_id for ln in lines if ln.product_id})),
+        internal_id=order.external_id
+        if customer_order_number(order) != order.external_id
+        else None,
     )
 
 

@@ -18,6 +18,7 @@ from storage.models import (
     Mention,
     Order,
     Source,
+    SurveyAnswer,
 )
 
 
@@ -154,3 +155,10 @@ def draft_events(session: Session, draft_id: int, *, limit: int = 50) -> list[Au
         .limit(limit)
     ).all()
     return list(reversed(rows))
+
+
+def answer_followed_by(session: Session, draft_id: int) -> SurveyAnswer | None:
+    """The survey answer a follow-up draft responds to, if it follows one."""
+    return session.exec(
+        select(SurveyAnswer).where(SurveyAnswer.follow_up_draft_id == draft_id)
+    ).first()

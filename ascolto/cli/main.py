@@ -25,6 +25,7 @@ from ascolto.cli import campaigns as cli_campaigns
 from ascolto.cli import cases as cli_cases
 from ascolto.cli import defects as cli_defects
 from ascolto.cli import distributed as cli_distributed
+from ascolto.cli import drafts as cli_drafts
 from ascolto.cli import labels as cli_labels
 from ascolto.cli import model as cli_model
 from ascolto.cli import outbox as cli_outbox
@@ -71,6 +72,7 @@ app.add_typer(cli_outbox.app, name="outbox")
 app.add_typer(cli_campaigns.app, name="campaigns")
 app.add_typer(cli_cases.app, name="cases")
 app.add_typer(cli_privacy.app, name="privacy")
+app.add_typer(cli_drafts.app, name="drafts")
 
 
 def _version(value: bool) -> None:

@@ -26,7 +26,15 @@ from policies import DraftContext, PolicySet, Verdict
 from storage import review as store
 from storage.audit import record
 from storage.errors import AscoltoError
-from storage.models import AuditEvent, Classification, Customer, Draft, Mention, OutboxMessage
+from storage.models import (
+    AuditEvent,
+    Classification,
+    Customer,
+    Draft,
+    Mention,
+    OutboxMessage,
+    SurveyAnswer,
+)
 from storage.types import utcnow
 
 URGENT = ("safety", "legal", "press")
@@ -133,6 +141,8 @@ class DraftView:
     verdict: Verdict
     approvable: str | None
     """Why the viewer may not approve it as it stands; None when they may."""
+    answer: SurveyAnswer | None = None
+    """The survey answer a follow-up e-mail responds to, shown next to it."""
 
 
 def show(session: Session, draft_id: int, *, reviewer: Reviewer | None = None) -> DraftView:
@@ -158,6 +168,7 @@ def show(session: Session, draft_id: int, *, reviewer: Reviewer | None = None) -
         ),
         verdict=verdict,
         approvable=None if reviewer is None else _stored_block(draft, verdict, reviewer),
+        answer=store.answer_followed_by(session, draft_id) if draft.intent == "follow_up" else None,
     )
 
 
@@ -537,6 +548,8 @@ def draft_context(
         recipient=draft.recipient,
         send_at=now,
         role=role,
+        intent=draft.intent,
+        brand=settings.brand.name,
     )
 
 

@@ -21,6 +21,7 @@ from ascolto.web import (
     admin,
     campaigns,
     clusters,
+    draft_quality,
     labels,
     mentions,
     overview,
@@ -92,6 +93,7 @@ def create_app(
         admin,
         privacy,
         profile,
+        draft_quality,
     ):
         app.include_router(pages.router)
     add_error_pages(app)

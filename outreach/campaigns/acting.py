@@ -24,6 +24,7 @@ from outreach.campaigns.answers import kind_of
 from outreach.campaigns.definition import ActiveCampaign
 from outreach.campaigns.settings import Settings
 from outreach.drafting import draft_follow_up
+from outreach.phrasing import SurveyReply
 from storage import audit
 from storage import campaigns as store
 from storage.classifications import LabelsRecord, save_labels
@@ -173,6 +174,7 @@ def _act(
             customer_id=customer.id or 0,
             mention_id=answer.mention_id if labels is not None else None,
             now=now,
+            answer=SurveyReply(answer.csat, answer.nps, answer.comment),
         )
         if draft is not None:
             answer.follow_up_draft_id = draft.id

@@ -18,6 +18,7 @@ from outreach.rendering import renderer
 from outreach.voice import voice_for
 from policies.context import primary_language
 from storage.campaigns import OrderView
+from storage.outreach import customer_order_number
 
 CHANNEL = "email"
 
@@ -71,7 +72,7 @@ def compose(
         "trigger": campaign.config.trigger,
         "product": view.product_names[0] if view.product_names else "",
         "products": list(view.product_names),
-        "order_number": view.order.external_id,
+        "order_number": customer_order_number(view.order),
         "questions": questions,
         "survey_url": survey,
         "score_links": {

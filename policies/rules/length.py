@@ -14,7 +14,8 @@ from policies.rule import PASS, Rule, RuleOptions, RuleResult
 class LengthOptions(RuleOptions):
     limits: dict[str, Annotated[int, Field(ge=1)]] = Field(
         default_factory=lambda: {"mastodon": 500, "x": 280, "bluesky": 300, "reddit": 10000},
-        description="Most characters per channel; channels not listed (e.g. email) have no limit.",
+        description="Most characters per channel, or per network for a ready-to-post copy "
+        "(channel `manual`); channels not listed (e.g. email) have no limit.",
     )
     action: Literal["block", "truncate"] = Field(
         "block",
@@ -32,10 +33,14 @@ class Length(Rule[LengthOptions]):
 
     def check(self, ctx: DraftContext) -> RuleResult:
         limit = self.options.limits.get(ctx.channel)
+        where = ctx.channel
+        if limit is None and ctx.is_public and ctx.network:
+            # A ready-to-post copy (channel "manual") still goes to the mention's network.
+            limit, where = self.options.limits.get(ctx.network), ctx.network
         size = len(ctx.text)
         if limit is None or size <= limit:
             return PASS
-        said = f"{size} characters; {ctx.channel} allows {limit}"
+        said = f"{size} characters; {where} allows {limit}"
         if self.options.action == "block":
             return self.fire("block", f"too long: {said}")
         return self.fire(

@@ -73,6 +73,8 @@ def add_mention(
     external_id: str | None = None,
     confidence: float | None = None,
     severity: str | None = None,
+    sentiment: str | None = None,
+    title: str | None = None,
 ) -> int:
     """A stored mention with stored labels; returns its id."""
     source_id = add_source(engine, source_kind)
@@ -82,6 +84,7 @@ def add_mention(
     item = NewMention(
         external_id=external_id or f"m-{n}",
         text=text,
+        title=title,
         url=f"https://social.example.com/p/{n}",
         author_handle=handle,
         author_name=author_name,
@@ -106,7 +109,7 @@ def add_mention(
                         model_version="test-model",
                         language=language,
                         language_score=0.99 if language else None,
-                        sentiment="negative" if complaint else "neutral",
+                        sentiment=sentiment or ("negative" if complaint else "neutral"),
                         complaint=complaint,
                         complaint_score=0.9 if complaint else 0.1,
                         issues=list(issues),

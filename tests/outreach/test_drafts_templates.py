@@ -23,7 +23,7 @@ SIGN_OFF = {"en": "The Acme team", "it": "Il team Acme"}
 # A phrase of each language that every template in it uses in its voice.
 MARKERS = {
     "en": re.compile(r"\b(sorry|thank|thanks|we)\b", re.I),
-    "it": re.compile(r"\b(ci dispiace|grazie|scriviamo)\b", re.I),
+    "it": re.compile(r"\b(ci dispiace|grazie|scriviamo|facciamo seguito)\b", re.I),
 }
 
 
@@ -60,6 +60,12 @@ def data(language: str, channel: str, **overrides: Any) -> dict[str, Any]:
         "quote": "It never arrived" if channel == "email" else None,
         "posted_on": "31 October 2026" if channel == "email" else None,
         "mention_url": "https://social.example.com/p/1",
+        "problem": None,
+        "described": False,
+        "order_known": bool(overrides.get("order")),
+        "within": "within 24 hours" if language == "en" else "entro 24 ore",
+        "emoji": False,
+        "answer": None,
     }
     values.update(overrides)
     return values

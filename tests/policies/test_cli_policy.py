@@ -33,7 +33,7 @@ def test_check_the_shipped_policy(tmp_path: Path) -> None:
     result = ascolto(tmp_path, "policy", "check")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(
-        "policies/default.toml: valid; 13 rules, applied in this order:"
+        "policies/default.toml: valid; 14 rules, applied in this order:"
     )
 
 
@@ -125,7 +125,7 @@ def test_try_a_text(tmp_path: Path) -> None:
     assert allowed.returncode == 0, allowed.stderr
     assert ": allow" in allowed.stdout
     assert (
-        "rules with nothing to say: suppression, consent, open_complaint, human_topics"
+        "rules with nothing to say: suppression, consent, open_complaint, deserves_reply"
         in allowed.stdout
     )
 
@@ -322,5 +322,5 @@ def test_example_in_the_repository_is_valid(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[2] / "policies.example.toml"
     result = ascolto(tmp_path, "policy", "check", str(example))
     assert result.returncode == 0, result.stderr
-    assert "14 rules" in result.stdout
+    assert "15 rules" in result.stdout
     assert textwrap.dedent(BAD)  # keep BAD used by name in this module

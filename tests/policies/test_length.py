@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from policies.rules.length import truncate
-from tests.policies.helpers import ctx, outcomes, run
+from tests.policies.helpers import ctx, outcomes, public, run
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,11 @@ def test_characters_are_code_points_not_bytes() -> None:
     assert run("length", ctx("è" * 280, channel="x")).findings == ()
     assert run("length", ctx("😀" * 280, channel="x")).findings == ()
     assert outcomes(run("length", ctx("😀" * 281, channel="x"))) == ["block"]
+
+
+def test_a_ready_to_post_copy_keeps_to_its_networks_limit() -> None:
+    copy = public("x" * 301, channel="manual", network="bluesky")
+    assert outcomes(run("length", copy)) == ["block"]
+    assert "bluesky allows 300" in run("length", copy).findings[0].reason
+    assert outcomes(run("length", public("x" * 301, channel="manual", network="reddit"))) == []
+    assert outcomes(run("length", public("x" * 301, channel="manual"))) == []

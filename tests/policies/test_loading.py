@@ -27,6 +27,7 @@ def test_every_built_in_rule_is_registered() -> None:
         "consent",
         "contact_limit",
         "delivery_promises",
+        "deserves_reply",
         "disclaimer",
         "forbidden_phrases",
         "human_topics",
@@ -45,7 +46,13 @@ def test_every_built_in_rule_is_registered() -> None:
 def test_the_default_policy_loads() -> None:
     default = PolicySet.default()
     assert default.source == "policies/default.toml"
-    assert default.names[:4] == ["suppression", "consent", "open_complaint", "human_topics"]
+    assert default.names[:5] == [
+        "suppression",
+        "consent",
+        "open_complaint",
+        "deserves_reply",
+        "human_topics",
+    ]
     assert set(default.names) == set(known_rules()) - {"disclaimer"}
     assert PolicySet.from_toml(default_policy_text()).names == default.names
 
