@@ -466,6 +466,17 @@ def classify(
         report.error or "",
     )
     out.print(table)
+    if report.done:
+        from ascolto.defects import labels_changed
+
+        found = labels_changed(settings, engine, here=True)
+        if found is not None:
+            out.print(
+                f"defect detection: {found.complaints} complaint(s) clustered, "
+                f"{found.withdrawn} relabelled mention(s) left their cluster, "
+                f"{len(found.alerts)} alert(s)"
+                + (f" — {found.error or found.failed}" if not found.ok else "")
+            )
     if not report.ok:
         raise typer.Exit(EXIT_FAILED)
 

@@ -166,6 +166,7 @@ def correct_command(
         outcome = correct(
             session, get_settings(), mention_id, changes, reviewer=reviewer, note=note
         )
+    _cluster_again(engine, outcome)
     _print_outcome(outcome, as_json=as_json, verb="corrected")
 
 
@@ -241,7 +242,17 @@ def undo_command(
     reviewer = _reviewer(engine, username)
     with session_scope(engine) as session:
         outcome = undo(session, get_settings(), correction_id, reviewer=reviewer)
+    _cluster_again(engine, outcome)
     _print_outcome(outcome, as_json=False, verb=f"correction {correction_id} undone")
+
+
+def _cluster_again(engine: Engine, outcome: Outcome) -> None:
+    """A complaint label changed: defect clusters follow now, as after any classification."""
+    from ascolto.defects import labels_changed
+    from ascolto.settings import get_settings
+
+    if {"complaint", "issues", "products"} & set(outcome.changed):
+        labels_changed(get_settings(), engine, here=True)
 
 
 def _print_outcome(outcome: Outcome, *, as_json: bool, verb: str) -> None:

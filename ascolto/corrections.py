@@ -271,7 +271,7 @@ def _follow(
     now: datetime,
 ) -> tuple[list[int], list[int]]:
     """Withdraw drafts and leave clusters the new labels no longer call for."""
-    from ascolto.defects import withdraw_complaint
+    from ascolto.defects import leaves, withdraw_complaint
     from outreach.drafting import reply_key
     from outreach.intents import choose_intent
     from storage.outreach import draft_by_key
@@ -290,13 +290,10 @@ def _follow(
     left: list[int] = []
     after = labels_of(row)
     if any(before[f] != after[f] for f in ("complaint", "issues", "products")):
-        # The same test as `storage.defects.complaint_candidates`: complaint or defect.
-        complaint = row.complaint is True or "defect" in row.issues
-        products = set(row.products)
 
         def leave(product: str) -> bool:
-            # A complaint naming no product keeps the product its author's order gave it.
-            return not complaint or (bool(products) and product not in products)
+            # The test detection applies to every relabelled member (`ascolto.defects.leaves`).
+            return leaves(row.complaint, row.issues, row.products, product)
 
         try:
             left = withdraw_complaint(

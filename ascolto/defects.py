@@ -38,12 +38,14 @@ from storage.defects import (
     get_cluster,
     get_watch,
     insert_cluster,
+    is_defect_complaint,
     known_members,
     list_alerts,
     live_clusters,
     memberships,
     merge_cluster,
     raise_alert,
+    relabelled_members,
     remove_member,
     save_watch,
     set_alert_status,
@@ -55,7 +57,13 @@ from storage.models import Alert, Classification, DefectCluster, Product
 from storage.types import utcnow
 
 if TYPE_CHECKING:
-    from classify.defects import Assessment, ClusterState, DefectDetector, ProductRates
+    from classify.defects import (
+        Assessment,
+        ClusterState,
+        DefectConfig,
+        DefectDetector,
+        ProductRates,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +83,8 @@ class DefectReport:
 
     products: list[str] = field(default_factory=list)
     complaints: int = 0
+    withdrawn: int = 0
+    """Members taken out of clusters because their labels changed since they joined."""
     clusters_written: int = 0
     alerts: list[int] = field(default_factory=list)
     committed: list[str] = field(default_factory=list)
@@ -133,6 +143,24 @@ def detect_defects(
     return report
 
 
+def labels_changed(settings: Settings, engine: Engine, *, here: bool) -> DefectReport | None:
+    """Bring defect clusters up to date after labels changed outside the scheduled steps.
+
+    The command line (`ascolto classify`, `ascolto labels correct`) runs detection `here`;
+    the web app asks the running scheduler (or the workers) for a run now. Either way the
+    same detection reads every changed label: new complaints join clusters, relabelled
+    members leave them.
+    """
+    if not settings.defects.enabled:
+        return None
+    if here:
+        return detect_defects(settings, engine)
+    from ascolto.jobs import defects_soon
+
+    defects_soon()
+    return None
+
+
 # -- one run -----------------------------------------------------------------------------------
 
 
@@ -181,12 +209,18 @@ def _run(
         if stop is not None and stop.is_set():
             report.stopped = True
             return
+        if first:
+            with Session(engine) as session:
+                watches = _watches(session, now.date())
+            if not watches:
+                return
+            after = _reading_start(watches.values())
+            # Before the watches are read for this round: a withdrawal moves their version.
+            report.withdrawn += _withdraw_relabelled(engine, detector, after, now)
         with Session(engine, expire_on_commit=False) as session:
             watches = _watches(session, now.date())
             if not watches:
                 return
-            if first:
-                after = _reading_start(watches.values())
             candidates = complaint_candidates(session, after=after, limit=batch)
             loaded = {row.key: _load(row) for row in live_clusters(session, list(watches))}
             work = _select(session, watches, candidates, now)
@@ -215,6 +249,55 @@ def _run(
         if report.failed or len(candidates) < batch:
             return
         after, first = end, False
+
+
+def _withdraw_relabelled(
+    engine: Engine, detector: DefectDetector, after: tuple[datetime, int] | None, now: datetime
+) -> int:
+    """Take out of their clusters the members whose new labels no longer put them there.
+
+    Whoever changed the labels (a scheduled or distributed classification, `ascolto
+    classify --reclassify`, a person's correction), detection reads the change here, so
+    every path ends in the same assignment; a correction has usually withdrawn already.
+    """
+    with Session(engine) as session:
+        found = relabelled_members(session, after=after)
+    leaving: dict[int, set[str]] = {}
+    for item in found:
+        if item.gone or leaves(item.complaint, item.issues, item.products, item.product):
+            leaving.setdefault(item.mention_id, set()).add(item.product)
+    done = 0
+    for mention_id, products in leaving.items():
+        try:
+            with session_scope(engine) as session:
+                done += len(
+                    _withdraw(
+                        session,
+                        detector.config,
+                        mention_id,
+                        leave=products.__contains__,
+                        by=ACTOR,
+                        now=now,
+                    )
+                )
+        except StaleWrite:
+            # Someone wrote the cluster meanwhile: the next run reads the change again.
+            log.info("mention %d stays in its cluster until the next run", mention_id)
+    return done
+
+
+def leaves(
+    complaint: bool | None, issues: Sequence[str], products: Sequence[str], product: str
+) -> bool:
+    """Whether labels take a mention out of `product`'s clusters.
+
+    It leaves when it is no complaint of the kind detection clusters, or when it names
+    products and `product` is not among them; a complaint naming no product keeps the
+    product its author's order gave it.
+    """
+    if not is_defect_complaint(complaint, issues):
+        return True
+    return bool(products) and product not in products
 
 
 def _watches(session: Session, today: date) -> dict[int, _Watch]:
@@ -659,6 +742,18 @@ def withdraw_complaint(
     day; a cluster left empty is dropped (or retired, when it ever alerted). Works in the
     caller's transaction; StaleWrite when a detection run wrote the cluster meanwhile.
     """
+    return _withdraw(session, settings.defects.config(), mention_id, leave=leave, by=by, now=now)
+
+
+def _withdraw(
+    session: Session,
+    config: DefectConfig,
+    mention_id: int,
+    *,
+    leave: Callable[[str], bool],
+    by: str,
+    now: datetime | None = None,
+) -> list[int]:
     from classify.defects import ClusterState, Complaint
     from classify.defects.membership import remove_member as take_out
 
@@ -680,7 +775,6 @@ def withdraw_complaint(
         copied_from_id=labels.copied_from_id if labels else None,
     )
     text = complaint_texts(session, [candidate]).get(mention_id)
-    config = settings.defects.config()
     left = []
     for member, cluster, product in found:
         remove_member(session, member_id=member.id or 0)
@@ -749,5 +843,7 @@ __all__ = [
     "alert_summary",
     "detect_defects",
     "detector_for",
+    "labels_changed",
+    "leaves",
     "withdraw_complaint",
 ]

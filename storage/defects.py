@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Text, and_, cast, delete, or_, update
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, func, select
 
 from storage.models import (
@@ -180,6 +181,75 @@ def complaint_candidates(
             copied_from_id=copied,
         )
         for mention_id, at, products, copied in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Relabelled:
+    """A mention counted in a cluster whose labels changed after detection read them."""
+
+    mention_id: int
+    product: str
+    classified_at: datetime
+    complaint: bool | None
+    issues: tuple[str, ...]
+    products: tuple[str, ...]
+    gone: bool
+    """Deleted, or unclassifiable now: it counts nowhere."""
+
+
+def is_defect_complaint(complaint: bool | None, issues: Sequence[str]) -> bool:
+    """The labels detection clusters: a complaint, or a defect report (as the query reads)."""
+    return complaint is True or "defect" in issues
+
+
+def relabelled_members(session: Session, *, after: tuple[datetime, int] | None) -> list[Relabelled]:
+    """Members whose mention was (re)classified or corrected after `after`, oldest first."""
+    query: Any = (
+        sql_select(
+            col(DefectClusterMember.mention_id),
+            col(Product.name),
+            col(Classification.classified_at),
+            col(Classification.complaint),
+            col(Classification.issues),
+            col(Classification.products),
+            col(Classification.unclassifiable_reason),
+            col(Mention.deleted_at),
+        )
+        .join(Product, col(Product.id) == DefectClusterMember.product_id)
+        .join(Mention, col(Mention.id) == DefectClusterMember.mention_id)
+        .join(
+            Classification,
+            col(Classification.mention_id) == DefectClusterMember.mention_id,
+            isouter=True,
+        )
+    )
+    if after is not None:
+        at, mention_id = after
+        query = query.where(
+            or_(
+                col(Classification.classified_at) > at,
+                and_(
+                    col(Classification.classified_at) == at,
+                    col(Classification.mention_id) > mention_id,
+                ),
+                col(Classification.id).is_(None),
+            )
+        )
+    rows = session.execute(
+        query.order_by(col(Classification.classified_at), col(DefectClusterMember.mention_id))
+    ).all()
+    return [
+        Relabelled(
+            mention_id=mention_id,
+            product=product,
+            classified_at=at or utcnow(),
+            complaint=complaint,
+            issues=tuple(issues or ()),
+            products=tuple(products or ()),
+            gone=deleted is not None or reason is not None or at is None,
+        )
+        for mention_id, product, at, complaint, issues, products, reason, deleted in rows
     ]
 
 
