@@ -225,9 +225,35 @@ def demo(
     finally:
         server.close()
     _print_reports(reports)
+    _demo_labels_and_defects(settings)
     _print_demo_summary(settings)
     if not all(r.ok for r in reports):
         raise typer.Exit(EXIT_FAILED)
+
+
+def _demo_labels_and_defects(settings: Settings) -> None:
+    """Label what the round stored and look for defect clusters, as `ascolto run` does."""
+    from sqlmodel import Session
+
+    from ascolto.classifying import classify_pending
+    from ascolto.database import engine_for
+    from ascolto.defects import labels_changed
+    from storage.defects import list_alerts, product_names
+
+    if not settings.classify.enabled:
+        return
+    engine = engine_for(settings)
+    labelled = classify_pending(settings, engine)
+    out.print(
+        f"classified: {labelled.done} mention(s)"
+        + (f" — {labelled.error}" if labelled.error else "")
+    )
+    labels_changed(settings, engine, here=True)
+    with Session(engine) as session:
+        names = product_names(session)
+        alerts = list_alerts(session, statuses=["open"])
+    for alert in alerts:
+        out.print(f"defect alert {alert.id} ({names.get(alert.product_id, '?')}): {alert.title}")
 
 
 def _print_demo_summary(settings: Settings) -> None:

@@ -251,7 +251,7 @@ def _cluster_again(engine: Engine, outcome: Outcome) -> None:
     from ascolto.defects import labels_changed
     from ascolto.settings import get_settings
 
-    if {"complaint", "issues", "products"} & set(outcome.changed):
+    if {"complaint", "issues", "products", "sentiment"} & set(outcome.changed):
         labels_changed(get_settings(), engine, here=True)
 
 

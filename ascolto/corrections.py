@@ -289,11 +289,20 @@ def _follow(
             withdrawn.append(draft.id or 0)
     left: list[int] = []
     after = labels_of(row)
-    if any(before[f] != after[f] for f in ("complaint", "issues", "products")):
+    if any(before[f] != after[f] for f in ("complaint", "issues", "products", "sentiment")):
+        mention = get_mention(session, mention_id=row.mention_id)
 
         def leave(product: str) -> bool:
             # The test detection applies to every relabelled member (`ascolto.defects.leaves`).
-            return leaves(row.complaint, row.issues, row.products, product)
+            return leaves(
+                complaint=row.complaint,
+                issues=row.issues,
+                products=row.products,
+                sentiment=row.sentiment,
+                title=mention.title if mention else None,
+                text=mention.text if mention else "",
+                product=product,
+            )
 
         try:
             left = withdraw_complaint(

@@ -38,7 +38,6 @@ from storage.defects import (
     get_cluster,
     get_watch,
     insert_cluster,
-    is_defect_complaint,
     known_members,
     list_alerts,
     live_clusters,
@@ -85,6 +84,9 @@ class DefectReport:
     complaints: int = 0
     withdrawn: int = 0
     """Members taken out of clusters because their labels changed since they joined."""
+    left_out: dict[str, int] = field(default_factory=dict)
+    """Defect-labelled mentions that are no report of a misbehaving product, by reason
+    (news, promotion, purchase question, praise)."""
     clusters_written: int = 0
     alerts: list[int] = field(default_factory=list)
     committed: list[str] = field(default_factory=list)
@@ -103,7 +105,28 @@ def detector_for(settings: Settings) -> DefectDetector:
     """The detector configured by `[defects]`."""
     from classify.defects import DefectDetector
 
-    return DefectDetector(settings.defects.config())
+    return DefectDetector(naming_config(settings, settings.defects.config()))
+
+
+def naming_config(settings: Settings, config: DefectConfig) -> DefectConfig:
+    """`config` with what names clusters: the products, their words, their team's language."""
+    from dataclasses import replace
+
+    from classify.defects.keywords import terms
+
+    languages = {t.name: t.language for t in settings.teams}
+    words: set[str] = set()
+    for product in settings.products:
+        for name in (product.name, *product.aliases):
+            words |= terms(name) | {w.casefold() for w in name.split() if len(w) >= 3}
+    return replace(
+        config,
+        ignore_words=frozenset(words),
+        product_names=tuple(p.name for p in settings.products),
+        languages=tuple(
+            (p.name, languages[p.team]) for p in settings.products if p.team in languages
+        ),
+    )
 
 
 def detect_defects(
@@ -223,7 +246,7 @@ def _run(
                 return
             candidates = complaint_candidates(session, after=after, limit=batch)
             loaded = {row.key: _load(row) for row in live_clusters(session, list(watches))}
-            work = _select(session, watches, candidates, now)
+            work = _select(session, watches, candidates, now, report)
             session.expunge_all()
         report.products = [w.product.name for w in watches.values()]
         end = candidates[-1].position if candidates else None
@@ -264,7 +287,15 @@ def _withdraw_relabelled(
         found = relabelled_members(session, after=after)
     leaving: dict[int, set[str]] = {}
     for item in found:
-        if item.gone or leaves(item.complaint, item.issues, item.products, item.product):
+        if item.gone or leaves(
+            complaint=item.complaint,
+            issues=item.issues,
+            products=item.products,
+            sentiment=item.sentiment,
+            title=item.title,
+            text=item.text,
+            product=item.product,
+        ):
             leaving.setdefault(item.mention_id, set()).add(item.product)
     done = 0
     for mention_id, products in leaving.items():
@@ -287,15 +318,27 @@ def _withdraw_relabelled(
 
 
 def leaves(
-    complaint: bool | None, issues: Sequence[str], products: Sequence[str], product: str
+    *,
+    complaint: bool | None,
+    issues: Sequence[str],
+    products: Sequence[str],
+    sentiment: str | None,
+    title: str | None,
+    text: str,
+    product: str,
 ) -> bool:
     """Whether labels take a mention out of `product`'s clusters.
 
-    It leaves when it is no complaint of the kind detection clusters, or when it names
-    products and `product` is not among them; a complaint naming no product keeps the
-    product its author's order gave it.
+    It leaves when it is no report of the product misbehaving (`classify.defects.gate`),
+    or when it names products and `product` is not among them; a complaint naming no
+    product keeps the product its author's order gave it.
     """
-    if not is_defect_complaint(complaint, issues):
+    from classify.defects.gate import reason_left_out
+
+    reason = reason_left_out(
+        title=title, text=text, sentiment=sentiment, complaint=complaint, issues=issues
+    )
+    if reason is not None:
         return True
     return bool(products) and product not in products
 
@@ -333,10 +376,18 @@ class _Work:
 
 
 def _select(
-    session: Session, watches: dict[int, _Watch], candidates: Sequence[Candidate], now: datetime
+    session: Session,
+    watches: dict[int, _Watch],
+    candidates: Sequence[Candidate],
+    now: datetime,
+    report: DefectReport,
 ) -> _Work:
-    """Pick each candidate's watched products: named in it, or bought by its author."""
+    """Pick each candidate's watched products: named in it, or bought by its author.
+
+    Only reports of the product misbehaving are taken (`classify.defects.gate`).
+    """
     from classify.defects import Complaint
+    from classify.defects.gate import reason_left_out
 
     by_name = {w.product.name: pid for pid, w in watches.items()}
     unnamed = [c.mention_id for c in candidates if not c.products]
@@ -360,6 +411,16 @@ def _select(
         for c in items:
             found = texts.get(c.mention_id)
             if found is None or c.mention_id in counted or found.at < watch.start:
+                continue
+            reason = reason_left_out(
+                title=found.title,
+                text=found.text,
+                sentiment=c.sentiment,
+                complaint=c.complaint,
+                issues=c.issues,
+            )
+            if reason is not None:
+                report.left_out[reason] = report.left_out.get(reason, 0) + 1
                 continue
             work.complaints.setdefault(pid, []).append(
                 Complaint(
@@ -545,7 +606,9 @@ def _raise(
     session: Session, product: Product, cluster_id: int, assessment: Assessment, now: datetime
 ) -> Alert | None:
     level = assessment.raised_level or assessment.level
-    title = f"{product.name}: {assessment.title or 'complaints about the same problem'}"
+    title = assessment.title or f"{product.name} · complaints about the same problem"
+    if not title.startswith(product.name):
+        title = f"{product.name}: {title}"
     alert = raise_alert(
         session,
         cluster_id=cluster_id,

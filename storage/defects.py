@@ -113,6 +113,9 @@ class Candidate:
     classified_at: datetime
     products: tuple[str, ...]
     copied_from_id: int | None
+    complaint: bool | None = None
+    issues: tuple[str, ...] = ()
+    sentiment: str | None = None
 
     @property
     def position(self) -> tuple[datetime, int]:
@@ -137,25 +140,25 @@ class ComplaintText:
 def complaint_candidates(
     session: Session, *, after: tuple[datetime, int] | None, limit: int
 ) -> list[Candidate]:
-    """Complaint or defect labels classified after `after`, oldest first, at most `limit`.
+    """Defect labels classified after `after`, oldest first, at most `limit`.
 
     Deleted and unclassifiable mentions are left out.
     """
-    is_complaint = or_(
-        col(Classification.complaint).is_(True),
-        cast(Classification.issues, Text).like('%"defect"%'),
-    )
+    is_defect = cast(Classification.issues, Text).like('%"defect"%')
     query: Any = (
-        select(
-            Classification.mention_id,
-            Classification.classified_at,
-            Classification.products,
-            Classification.copied_from_id,
+        sql_select(
+            col(Classification.mention_id),
+            col(Classification.classified_at),
+            col(Classification.products),
+            col(Classification.copied_from_id),
+            col(Classification.complaint),
+            col(Classification.issues),
+            col(Classification.sentiment),
         )
         .join(Mention, col(Mention.id) == Classification.mention_id)
         .where(col(Mention.deleted_at).is_(None))
         .where(col(Classification.unclassifiable_reason).is_(None))
-        .where(is_complaint)
+        .where(is_defect)
     )
     if after is not None:
         at, mention_id = after
@@ -168,7 +171,7 @@ def complaint_candidates(
                 ),
             )
         )
-    rows = session.exec(
+    rows = session.execute(
         query.order_by(col(Classification.classified_at), col(Classification.mention_id)).limit(
             limit
         )
@@ -179,8 +182,11 @@ def complaint_candidates(
             classified_at=at,
             products=tuple(products or ()),
             copied_from_id=copied,
+            complaint=complaint,
+            issues=tuple(issues or ()),
+            sentiment=sentiment,
         )
-        for mention_id, at, products, copied in rows
+        for mention_id, at, products, copied, complaint, issues, sentiment in rows
     ]
 
 
@@ -196,11 +202,9 @@ class Relabelled:
     products: tuple[str, ...]
     gone: bool
     """Deleted, or unclassifiable now: it counts nowhere."""
-
-
-def is_defect_complaint(complaint: bool | None, issues: Sequence[str]) -> bool:
-    """The labels detection clusters: a complaint, or a defect report (as the query reads)."""
-    return complaint is True or "defect" in issues
+    sentiment: str | None = None
+    title: str | None = None
+    text: str = ""
 
 
 def relabelled_members(session: Session, *, after: tuple[datetime, int] | None) -> list[Relabelled]:
@@ -215,6 +219,9 @@ def relabelled_members(session: Session, *, after: tuple[datetime, int] | None) 
             col(Classification.products),
             col(Classification.unclassifiable_reason),
             col(Mention.deleted_at),
+            col(Classification.sentiment),
+            col(Mention.title),
+            col(Mention.text),
         )
         .join(Product, col(Product.id) == DefectClusterMember.product_id)
         .join(Mention, col(Mention.id) == DefectClusterMember.mention_id)
@@ -248,8 +255,23 @@ def relabelled_members(session: Session, *, after: tuple[datetime, int] | None) 
             issues=tuple(issues or ()),
             products=tuple(products or ()),
             gone=deleted is not None or reason is not None or at is None,
+            sentiment=sentiment,
+            title=title,
+            text=text,
         )
-        for mention_id, product, at, complaint, issues, products, reason, deleted in rows
+        for (
+            mention_id,
+            product,
+            at,
+            complaint,
+            issues,
+            products,
+            reason,
+            deleted,
+            sentiment,
+            title,
+            text,
+        ) in rows
     ]
 
 

@@ -8,19 +8,27 @@ it; then either one round of everything runs (`--once`) or the full service star
 from __future__ import annotations
 
 import os
+from datetime import date, timedelta
 from pathlib import Path
 
 from ascolto.demo.server import ReplayServer
+from ascolto.demo.timeshift import shift_date
 from ascolto.errors import AscoltoError
 
 DEMO_TOKEN_ENV = "ASCOLTO_DEMO_SHOP_TOKEN"  # noqa: S105 (a variable name, not a secret)
 # A fixed port keeps the replayed addresses (which some sources use as ids) the same from
 # one demo run to the next, so a second run shows that nothing is stored twice.
 REPLAY_PORT = 8765
+LAUNCHED_ON = date(2026, 11, 1)
+"""The Acme Tab 3's launch in the recordings' calendar."""
 
 
-def demo_settings(base: str, directory: Path, *, web_port: int = 8000) -> str:
-    """The demo's settings.toml, pointing one source of every kind at `base`."""
+def demo_settings(
+    base: str, directory: Path, *, web_port: int = 8000, offset: timedelta = timedelta(0)
+) -> str:
+    """The demo's settings.toml, pointing one source of every kind at `base`; the launch
+    date moves with the replayed recordings (`offset`)."""
+    launched = shift_date(LAUNCHED_ON, offset).isoformat()
     return f"""\
 # Written by `ascolto demo`: every source points at the local replay server {base}.
 [database]
@@ -40,7 +48,7 @@ retries = 3
 name = "Acme Tab 3"
 aliases = ["Tab 3", "AcmeTab3"]
 skus = ["AT3-128-GRY", "AT3-256-SLV"]
-launched_on = "2026-11-01"
+launched_on = "{launched}"
 
 [[products]]
 name = "Acme Buds"
@@ -136,7 +144,9 @@ def start(
             "choose another port with --replay-port"
         ) from None
     config = directory / "settings.toml"
-    config.write_text(demo_settings(server.base, directory.resolve(), web_port=web_port))
+    config.write_text(
+        demo_settings(server.base, directory.resolve(), web_port=web_port, offset=server.offset)
+    )
     # The replay server accepts any token; the listener still insists on having one.
     os.environ.setdefault(DEMO_TOKEN_ENV, "demo-token")
     return server, config

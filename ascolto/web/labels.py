@@ -131,7 +131,7 @@ def _cluster_again(settings: Settings, engine: Engine, outcome: Outcome) -> None
     """A complaint label changed: the scheduler's next detection run is moved to now."""
     from ascolto.defects import labels_changed
 
-    if {"complaint", "issues", "products"} & set(outcome.changed):
+    if {"complaint", "issues", "products", "sentiment"} & set(outcome.changed):
         labels_changed(settings, engine, here=False)
 
 
