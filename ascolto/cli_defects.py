@@ -65,9 +65,19 @@ def _growth(cluster: DefectCluster) -> str:
     return f"{growth.get('recent', 0)} recent / {growth.get('previous', 0)} before"
 
 
-def cluster_json(cluster: DefectCluster, product: str) -> dict[str, Any]:
+def _per_1000(rates: dict[str, Any] | None) -> str:
+    if not rates or rates.get("per_1000") is None:
+        return "unknown"
+    low, high = rates["interval"]
+    return f"{rates['per_1000']:.2f} ({low:.2f}-{high:.2f})"
+
+
+def cluster_json(
+    cluster: DefectCluster, product: str, rates: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A cluster as the command line prints it with --json."""
     return {
+        "rates": rates,
         "id": cluster.id,
         "product": product,
         "status": cluster.status,
@@ -160,7 +170,9 @@ def list_clusters_command(
     from sqlmodel import Session
 
     from ascolto.cli import out
+    from ascolto.defect_rates import cluster_rates
     from storage.defects import list_clusters, product_names
+    from storage.types import utcnow
 
     with Session(_engine()) as session:
         names = product_names(session)
@@ -175,11 +187,27 @@ def list_clusters_command(
         rows = list_clusters(
             session, product_id=product_id, statuses=statuses, live_only=not every, limit=limit
         )
+        rates = cluster_rates(session, now=utcnow())
+    # Worst rate per delivered unit first: five complaints on 40 units before twenty on
+    # 50,000; clusters of products without delivered orders after, by level and size.
+    rows.sort(key=lambda c: -((rates.get(c.id or 0) or {}).get("per_1000") or -1.0))
     if as_json:
-        _print_json([cluster_json(c, names.get(c.product_id, "")) for c in rows])
+        _print_json(
+            [cluster_json(c, names.get(c.product_id, ""), rates.get(c.id or 0)) for c in rows]
+        )
         return
     table = Table(title=f"{len(rows)} defect cluster(s)")
-    for column in ("id", "product", "status", "level", "size", "authors", "growth", "last"):
+    for column in (
+        "id",
+        "product",
+        "status",
+        "level",
+        "size",
+        "authors",
+        "per 1,000 units",
+        "growth",
+        "last",
+    ):
         table.add_column(column, no_wrap=True)
     table.add_column("title / keywords", overflow="fold", ratio=1)
     for c in rows:
@@ -191,6 +219,7 @@ def list_clusters_command(
             str(c.level or ""),
             str(c.size),
             str(c.authors),
+            _per_1000(rates.get(c.id or 0)),
             _growth(c),
             _when(c.last_at),
             escape(f"{c.title}\n{', '.join(c.keywords)}"),
@@ -207,6 +236,7 @@ def show_cluster(
     from sqlmodel import Session
 
     from ascolto.cli import out
+    from ascolto.defect_rates import cluster_rates, rate_line
     from storage.defects import (
         alert_deliveries,
         get_cluster,
@@ -214,6 +244,7 @@ def show_cluster(
         member_ids,
         product_names,
     )
+    from storage.types import utcnow
 
     with Session(_engine()) as session:
         cluster = get_cluster(session, cluster_id)
@@ -223,10 +254,13 @@ def show_cluster(
         alerts = list_alerts(session, cluster_id=cluster_id, limit=100)
         sent = alert_deliveries(session, [a.id for a in alerts if a.id is not None])
         members = member_ids(session, cluster_id, limit=20)
+        rates = cluster_rates(session, now=utcnow(), product_ids=[cluster.product_id]).get(
+            cluster_id
+        )
     if as_json:
         _print_json(
             {
-                **cluster_json(cluster, product),
+                **cluster_json(cluster, product, rates),
                 "alerts": [alert_json(a, product, sent.get(a.id or 0)) for a in alerts],
                 "recent_member_ids": members,
             }
@@ -244,6 +278,17 @@ def show_cluster(
         highlight=False,
     )
     out.print(f"keywords: {escape(', '.join(cluster.keywords))}", highlight=False)
+    out.print(escape(rate_line(rates)), highlight=False)
+    for split, label in (("by_sku", "SKU"), ("by_batch", "batch"), ("by_ship_week", "ship week")):
+        rows = (rates or {}).get(split) or []
+        if rows:
+            out.print(
+                f"per {label}: "
+                + "; ".join(
+                    f"{escape(str(r['key']))} {_per_1000(r)} of {r['units']}" for r in rows
+                ),
+                highlight=False,
+            )
     sources = ", ".join(f"{name} {n}" for name, n in cluster.sources.items())
     out.print(f"sources: {escape(sources)}", highlight=False)
     growth = cluster.growth or {}

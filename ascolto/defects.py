@@ -609,14 +609,22 @@ def _raise(
     title = assessment.title or f"{product.name} · complaints about the same problem"
     if not title.startswith(product.name):
         title = f"{product.name}: {title}"
+    from ascolto.defect_rates import cluster_rates, rate_line
+
+    rates = cluster_rates(session, now=now, product_ids=[product.id or 0]).get(cluster_id)
     alert = raise_alert(
         session,
         cluster_id=cluster_id,
         product_id=product.id or 0,
         level=level,
         title=title if level == 1 else f"{title} (level {level})",
-        summary=alert_summary(product.name, assessment, level),
-        evidence={**assessment.evidence(), "level": level, "product": product.name},
+        summary=alert_summary(product.name, assessment, level) + "\n" + rate_line(rates),
+        evidence={
+            **assessment.evidence(),
+            "level": level,
+            "product": product.name,
+            "rates": rates,
+        },
         now=now,
     )
     if alert is not None:
