@@ -237,6 +237,7 @@ def show_cluster(
 
     from ascolto.cli import out
     from ascolto.defect_rates import cluster_rates, rate_line
+    from ascolto.defects import cluster_timeline
     from storage.defects import (
         alert_deliveries,
         get_cluster,
@@ -257,10 +258,12 @@ def show_cluster(
         rates = cluster_rates(session, now=utcnow(), product_ids=[cluster.product_id]).get(
             cluster_id
         )
+        timeline = cluster_timeline(session, cluster)
     if as_json:
         _print_json(
             {
                 **cluster_json(cluster, product, rates),
+                "timeline": timeline,
                 "alerts": [alert_json(a, product, sent.get(a.id or 0)) for a in alerts],
                 "recent_member_ids": members,
             }
@@ -298,12 +301,22 @@ def show_cluster(
             f"{growth.get('previous', 0)} in the one before ({growth.get('ratio', 0):.1f}x)",
             highlight=False,
         )
-        daily = growth.get("daily") or {}
-        if daily:
-            out.print(
-                "per day: " + ", ".join(f"{day} {n}" for day, n in sorted(daily.items())),
-                highlight=False,
-            )
+    if timeline:
+        out.print(
+            "per day: "
+            + ", ".join(
+                f"{d['day']} "
+                + (
+                    f"unknown ({', '.join(d['sources_down'])} down)"
+                    if d["count"] is None
+                    else f"{d['count']}+ ({', '.join(d['sources_down'])} down)"
+                    if d["partial"]
+                    else str(d["count"])
+                )
+                for d in timeline
+            ),
+            highlight=False,
+        )
     for reason in cluster.reasons:
         out.print(f"  - {escape(reason)}", highlight=False)
     table = Table(title="representative mentions")

@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 from ascolto.classifying import mention_text
 from ascolto.settings import Settings
 from storage import audit
+from storage.blind_spots import BlindWindow, blind_windows, unknown_days
 from storage.db import session_scope
 from storage.defects import (
     CLOSED,
@@ -216,6 +217,8 @@ class _Round:
     expired: set[str] = field(default_factory=set)
     retired: set[str] = field(default_factory=set)
     states: list[ClusterState] = field(default_factory=list)
+    blind: list[BlindWindow] = field(default_factory=list)
+    """Sources not heard from since the earliest watch start: unknown, not zero."""
 
 
 def _run(
@@ -247,10 +250,12 @@ def _run(
             candidates = complaint_candidates(session, after=after, limit=batch)
             loaded = {row.key: _load(row) for row in live_clusters(session, list(watches))}
             work = _select(session, watches, candidates, now, report)
+            since = min(w.start for w in watches.values())
+            blind = blind_windows(session, since=since, until=now)
             session.expunge_all()
         report.products = [w.product.name for w in watches.values()]
         end = candidates[-1].position if candidates else None
-        decided = _decide(detector, watches, loaded, work, now)
+        decided = _decide(detector, watches, loaded, work, now, blind)
         report.rounds += 1
         for product_id, watch in watches.items():
             if stop is not None and stop.is_set():
@@ -443,9 +448,10 @@ def _decide(
     loaded: dict[str, _Loaded],
     work: _Work,
     now: datetime,
+    blind: list[BlindWindow],
 ) -> _Round:
     """One detector update per product (a mention may be a complaint of two products)."""
-    decided = _Round()
+    decided = _Round(blind=blind)
     states = [item.state for item in loaded.values()]
     dims = {len(c.vector) for cs in work.complaints.values() for c in cs}
     if len(dims) == 1:
@@ -453,7 +459,7 @@ def _decide(
         (dim,) = dims
         decided.retired = {s.key for s in states if s.dim != dim}
         states = [s for s in states if s.key not in decided.retired]
-    rates = {w.product.name: _rates(w, now, detector) for w in watches.values()}
+    rates = {w.product.name: _rates(w, now, detector, blind) for w in watches.values()}
     # Every update also ages every product's clusters: one is enough when nothing is new.
     for pid in [p for p in watches if work.complaints.get(p)] or list(watches)[:1]:
         complaints = work.complaints.get(pid, [])
@@ -476,17 +482,67 @@ def _decide(
     return decided
 
 
-def _rates(watch: _Watch, now: datetime, detector: DefectDetector) -> ProductRates:
-    """Complaints per day from launch to the start of the recent window."""
+def _rates(
+    watch: _Watch, now: datetime, detector: DefectDetector, blind: list[BlindWindow]
+) -> ProductRates:
+    """Complaints per day from launch to the start of the recent window, over the days
+    every source was heard from (a day a source was down is unknown, not a quiet day)."""
     from classify.defects import ProductRates
+    from classify.defects.state import hour_index
 
+    hours = tuple((hour_index(w.start), hour_index(w.end) + 1) for w in blind)
     end = now - timedelta(hours=detector.config.window_hours)
     days = (end - watch.start).total_seconds() / 86400
     if days < 1:
-        return ProductRates(complaints_per_day=0.0, days=0.0)
+        return ProductRates(complaints_per_day=0.0, days=0.0, blind=hours)
     first, last = watch.start.date().isoformat(), end.date().isoformat()
-    total = sum(n for day, n in watch.daily.items() if first <= day < last)
-    return ProductRates(complaints_per_day=total / days, days=round(days, 2))
+    unknown = set(unknown_days(blind, watch.start, end))
+    heard = [day for day in _days(watch.start, end) if day not in unknown]
+    total = sum(n for day, n in watch.daily.items() if first <= day < last and day not in unknown)
+    heard_days = min(days, float(len(heard)))
+    if heard_days < 1:
+        return ProductRates(complaints_per_day=0.0, days=0.0, blind=hours)
+    return ProductRates(
+        complaints_per_day=total / heard_days, days=round(heard_days, 2), blind=hours
+    )
+
+
+def _days(start: datetime, end: datetime) -> list[str]:
+    day, out = start.date(), []
+    while day < end.date():
+        out.append(day.isoformat())
+        day += timedelta(days=1)
+    return out
+
+
+def blind_evidence(
+    blind: Sequence[BlindWindow], start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """The sources down during [start, end), as an alert's evidence lists them."""
+    return [
+        {
+            "source": w.source,
+            "from": w.start.isoformat(),
+            "to": w.end.isoformat(),
+            "reason": w.reason,
+        }
+        for w in blind
+        if w.overlaps(start, end)
+    ]
+
+
+def blind_line(blind: Sequence[dict[str, Any]], language: str = "en") -> str:
+    """One sentence naming the sources that were down (empty when none was)."""
+    if not blind:
+        return ""
+    names = ", ".join(
+        f"{b['source']} ({b['reason']}, {b['from'][:16].replace('T', ' ')} to "
+        f"{b['to'][:16].replace('T', ' ')} UTC)"
+        for b in blind
+    )
+    if language == "it":
+        return f"Fonti non raggiungibili nel periodo (conteggi sconosciuti, non zero): {names}."
+    return f"Sources down in this period (their counts are unknown, not zero): {names}."
 
 
 def _store(
@@ -554,7 +610,7 @@ def _store(
     for assessment in decided.raised:
         if assessment.product != product.name or assessment.key not in ids:
             continue
-        alert = _raise(session, product, ids[assessment.key], assessment, now)
+        alert = _raise(session, product, ids[assessment.key], assessment, now, decided.blind)
         if alert is not None:
             alerts.append(alert.id or 0)
     daily = dict(watch.daily)
@@ -603,7 +659,12 @@ def _columns(
 
 
 def _raise(
-    session: Session, product: Product, cluster_id: int, assessment: Assessment, now: datetime
+    session: Session,
+    product: Product,
+    cluster_id: int,
+    assessment: Assessment,
+    now: datetime,
+    blind: Sequence[BlindWindow] = (),
 ) -> Alert | None:
     level = assessment.raised_level or assessment.level
     title = assessment.title or f"{product.name} · complaints about the same problem"
@@ -612,18 +673,24 @@ def _raise(
     from ascolto.defect_rates import cluster_rates, rate_line
 
     rates = cluster_rates(session, now=now, product_ids=[product.id or 0]).get(cluster_id)
+    down = blind_evidence(blind, assessment.first_at, now)
+    summary = alert_summary(product.name, assessment, level) + "\n" + rate_line(rates)
+    if down:
+        summary += "\n" + blind_line(down)
     alert = raise_alert(
         session,
         cluster_id=cluster_id,
         product_id=product.id or 0,
         level=level,
         title=title if level == 1 else f"{title} (level {level})",
-        summary=alert_summary(product.name, assessment, level) + "\n" + rate_line(rates),
+        summary=summary,
         evidence={
             **assessment.evidence(),
             "level": level,
             "product": product.name,
             "rates": rates,
+            "blind": down,
+            "unknown_days": unknown_days(blind, assessment.first_at, now),
         },
         now=now,
     )
@@ -912,9 +979,43 @@ __all__ = [
     "act_on_alert",
     "act_on_cluster",
     "alert_summary",
+    "blind_evidence",
+    "blind_line",
+    "cluster_timeline",
     "detect_defects",
     "detector_for",
     "labels_changed",
     "leaves",
+    "unknown_days",
     "withdraw_complaint",
 ]
+
+
+def cluster_timeline(
+    session: Session, cluster: DefectCluster, *, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The cluster's complaints per UTC day from its first to now: a day a source was down
+    has `count` None (unknown) and names the sources, instead of a calm zero."""
+    end = now or utcnow()
+    start = cluster.first_at
+    blind = blind_windows(session, since=start, until=end)
+    unknown = unknown_days(blind, start, end)
+    daily = (cluster.growth or {}).get("daily") or {}
+    out = []
+    day = start.date()
+    while day <= end.date():
+        key = day.isoformat()
+        down = unknown.get(key, [])
+        counted = daily.get(key)
+        out.append(
+            {
+                "day": key,
+                # What was heard still counts; a day with a source down and nothing heard
+                # is unknown, never zero.
+                "count": counted if counted else (None if down else 0),
+                "partial": bool(down and counted),
+                "sources_down": down,
+            }
+        )
+        day += timedelta(days=1)
+    return out
