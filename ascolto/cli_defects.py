@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -78,6 +78,8 @@ def cluster_json(
     """A cluster as the command line prints it with --json."""
     return {
         "rates": rates,
+        "snoozed_until": cluster.snoozed_until.isoformat() if cluster.snoozed_until else None,
+        "ticket_url": cluster.ticket_url,
         "id": cluster.id,
         "product": product,
         "status": cluster.status,
@@ -280,6 +282,10 @@ def show_cluster(
         f"last {_when(cluster.last_at)}",
         highlight=False,
     )
+    if cluster.snoozed_until:
+        out.print(f"snoozed until {_when(cluster.snoozed_until)}", highlight=False)
+    if cluster.ticket_url:
+        out.print(f"ticket: {escape(cluster.ticket_url)}", highlight=False)
     out.print(f"keywords: {escape(', '.join(cluster.keywords))}", highlight=False)
     out.print(escape(rate_line(rates)), highlight=False)
     for split, label in (("by_sku", "SKU"), ("by_batch", "batch"), ("by_ship_week", "ship week")):
@@ -355,6 +361,67 @@ def resolve_cluster(
 ) -> None:
     """Fixed: the cluster and its open alerts are resolved (it re-opens if complaints resume)."""
     _act_on_cluster(cluster_id, "resolve", by, reason)
+
+
+@defects_app.command("snooze")
+def snooze_cluster(
+    cluster_id: Annotated[int, typer.Argument(help="Id of a defect cluster.")],
+    until: Annotated[
+        str, typer.Option("--until", help="Date (YYYY-MM-DD, UTC midnight) or ISO date-time.")
+    ],
+    by: ById = None,
+    reason: Reason = None,
+) -> None:
+    """Hold the cluster's notifications until a date (detection goes on meanwhile)."""
+    from ascolto.cli import out
+    from ascolto.defect_lifecycle import LifecycleError, snooze
+
+    try:
+        moment = datetime.fromisoformat(until)
+    except ValueError:
+        raise _fail(f"--until {until!r}: expected YYYY-MM-DD or an ISO date-time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        cluster = snooze(_engine(), cluster_id, moment, by=_who(by), reason=reason)
+    except (LookupError, LifecycleError) as exc:
+        raise _fail(str(exc.args[0])) from None
+    out.print(f"defect cluster {cluster.id} is snoozed until {_when(moment)}", highlight=False)
+
+
+@defects_app.command("wake")
+def wake_cluster(
+    cluster_id: Annotated[int, typer.Argument(help="Id of a defect cluster.")],
+    by: ById = None,
+) -> None:
+    """End a snooze now: the cluster's pending notifications go out."""
+    from ascolto.cli import out
+    from ascolto.defect_lifecycle import snooze
+
+    try:
+        snooze(_engine(), cluster_id, None, by=_who(by))
+    except LookupError as exc:
+        raise _fail(str(exc.args[0])) from None
+    out.print(f"defect cluster {cluster_id} is awake", highlight=False)
+
+
+@defects_app.command("ticket")
+def ticket_cluster(
+    cluster_id: Annotated[int, typer.Argument(help="Id of a defect cluster.")],
+    url: Annotated[str, typer.Argument(help='The ticket\'s address; "" unlinks it.')],
+    by: ById = None,
+) -> None:
+    """Link the cluster to the ticket where its fix is tracked."""
+    from ascolto.cli import out
+    from ascolto.defect_lifecycle import LifecycleError, link_ticket
+
+    try:
+        cluster = link_ticket(_engine(), cluster_id, url, by=_who(by))
+    except (LookupError, LifecycleError) as exc:
+        raise _fail(str(exc.args[0])) from None
+    out.print(
+        f"defect cluster {cluster.id}: ticket {cluster.ticket_url or 'none'}", highlight=False
+    )
 
 
 def _act_on_cluster(cluster_id: int, action: Any, by: str | None, reason: str | None) -> None:

@@ -83,6 +83,7 @@ def cluster_rates(
     people: dict[int, set[str]] = defaultdict(set)
     methods: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(METHODS, 0))
     products_of: dict[int, int] = {}
+    affected: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
     for member in members:
         person = (
             f"customer:{member.customer_id}"
@@ -99,6 +100,15 @@ def cluster_rates(
         methods[member.cluster_id][method] += 1
         tally = tallies[member.cluster_id]
         if found is not None:
+            affected[member.cluster_id][found.order_number] = {
+                "order": found.order_number,
+                "sku": found.sku,
+                "batch": found.batch,
+                "ship_week": ship_week(found),
+                "units": found.units,
+                "matched_by": method,
+                "mention_id": member.mention_id,
+            }
             tally["sku"].add(_sku(found), person)
             tally["ship_week"].add(ship_week(found), person)
             if found.batch:
@@ -115,6 +125,8 @@ def cluster_rates(
             "product_baseline": rate(others, units).as_dict(),
             "catalogue": catalogue,
             "matched": methods[cluster_id],
+            "orders_affected": len(affected[cluster_id]),
+            "orders": sorted(affected[cluster_id].values(), key=lambda o: o["order"])[:50],
             "by_sku": _split(
                 product_lines, tallies[cluster_id]["sku"], lambda ln: ln.sku or UNKNOWN
             ),

@@ -568,6 +568,17 @@ def _store(
             written += 1
         else:
             ids[state.key] = before.row.id or 0
+            if before.row.status == "resolved" and state.status not in ("resolved", "dismissed"):
+                # Resolved, and complaints published after the fix keep coming: it reopens
+                # (and alerts again at the next level once they make a burst).
+                audit.record(
+                    session,
+                    actor=ACTOR,
+                    action="defect_cluster.reopen",
+                    subject_type="defect_cluster",
+                    subject_id=ids[state.key],
+                    details={"size": state.size, "authors": state.authors},
+                )
             if data != before.data or state.key in decided.assessments:
                 update_cluster(
                     session, cluster_id=ids[state.key], version=before.row.version, values=values

@@ -30,6 +30,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from ascolto.defect_notice_settings import DefectNoticeSettings
 from ascolto.errors import SettingsError
 from classify.defects.config import DefectConfig
 from classify.pipeline import DEFAULT_ENCODER
@@ -889,6 +890,10 @@ class Settings(BaseSettings):
     defects: DefectSettings = Field(
         default_factory=DefectSettings,
         description="Early defect clusters of products after their launch, and their alerts.",
+    )
+    defect_notices: DefectNoticeSettings = Field(
+        default_factory=DefectNoticeSettings,
+        description="How often product teams are notified of defect alerts.",
     )
     brand: BrandSettings = Field(
         default_factory=BrandSettings,

@@ -105,6 +105,7 @@ class World:
         complaint: bool = True,
         issues: list[str] | None = None,
         sentiment: str = "negative",
+        language: str = "en",
     ) -> None:
         from storage.models import Mention
 
@@ -118,7 +119,7 @@ class World:
                         mention_id=mention_id,
                         content_hash=mention.content_hash,
                         model_version=MODEL,
-                        language="en",
+                        language=language,
                         sentiment=sentiment,
                         complaint=complaint,
                         issues=list(issues if issues is not None else ["defect"]),
