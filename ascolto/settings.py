@@ -28,6 +28,7 @@ from pydantic_settings import (
 )
 
 from ascolto.localization.settings import LanguageSettings
+from classify.defects.notice_settings import DefectNoticeSettings
 from classify.defects.settings import DefectSettings
 from classify.settings import ClassifySettings, ProductSettings
 from listeners.settings import HttpSettings, SourceSettings
@@ -238,6 +239,10 @@ class Settings(BaseSettings):
     defects: DefectSettings = Field(
         default_factory=DefectSettings,
         description="Early defect clusters of products after their launch, and their alerts.",
+    )
+    defect_notices: DefectNoticeSettings = Field(
+        default_factory=DefectNoticeSettings,
+        description="How often product teams are notified of defect alerts.",
     )
     brand: BrandSettings = Field(
         default_factory=BrandSettings,

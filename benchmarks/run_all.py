@@ -22,7 +22,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "ingest": ([], ["--items", "2000", "--per-feed", "200"]),
     "classify": ([], ["--speed-n", "128"]),
     "langid": ([], []),
-    "defects": ([], ["--seeds", "2", "--cost-sizes", "10000"]),
+    "defects": ([], ["--quick"]),
     "drafts": ([], ["--english", "40", "--bugs", "20", "--italian", "20"]),
     "distributed": (
         [],

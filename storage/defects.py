@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Text, and_, cast, delete, or_, update
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, func, select
 
 from storage.classifications import sure_enough
@@ -113,6 +114,9 @@ class Candidate:
     classified_at: datetime
     products: tuple[str, ...]
     copied_from_id: int | None
+    complaint: bool | None = None
+    issues: tuple[str, ...] = ()
+    sentiment: str | None = None
 
     @property
     def position(self) -> tuple[datetime, int]:
@@ -141,28 +145,28 @@ def complaint_candidates(
     limit: int,
     min_confidence: float = 0.0,
 ) -> list[Candidate]:
-    """Complaint or defect labels classified after `after`, oldest first, at most `limit`.
+    """Defect labels classified after `after`, oldest first, at most `limit`.
 
     Deleted and unclassifiable mentions are left out, and so are labels that wait for a
     person (a confirmation moves `classified_at`, so they are read again then).
     """
-    is_complaint = or_(
-        col(Classification.complaint).is_(True),
-        cast(Classification.issues, Text).like('%"defect"%'),
-    )
+    is_defect = cast(Classification.issues, Text).like('%"defect"%')
     query: Any = (
-        select(
-            Classification.mention_id,
-            Classification.classified_at,
-            Classification.products,
-            Classification.copied_from_id,
+        sql_select(
+            col(Classification.mention_id),
+            col(Classification.classified_at),
+            col(Classification.products),
+            col(Classification.copied_from_id),
+            col(Classification.complaint),
+            col(Classification.issues),
+            col(Classification.sentiment),
         )
         .join(Mention, col(Mention.id) == Classification.mention_id)
         .where(col(Mention.deleted_at).is_(None))
         # Withdrawn words are never read again (erased, past retention, gone upstream).
         .where(col(Mention.withdrawn_at).is_(None))
         .where(col(Classification.unclassifiable_reason).is_(None))
-        .where(is_complaint)
+        .where(is_defect)
         .where(sure_enough(min_confidence))
     )
     if after is not None:
@@ -176,7 +180,7 @@ def complaint_candidates(
                 ),
             )
         )
-    rows = session.exec(
+    rows = session.execute(
         query.order_by(col(Classification.classified_at), col(Classification.mention_id)).limit(
             limit
         )
@@ -187,8 +191,96 @@ def complaint_candidates(
             classified_at=at,
             products=tuple(products or ()),
             copied_from_id=copied,
+            complaint=complaint,
+            issues=tuple(issues or ()),
+            sentiment=sentiment,
         )
-        for mention_id, at, products, copied in rows
+        for mention_id, at, products, copied, complaint, issues, sentiment in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Relabelled:
+    """A mention counted in a cluster whose labels changed after detection read them."""
+
+    mention_id: int
+    product: str
+    classified_at: datetime
+    complaint: bool | None
+    issues: tuple[str, ...]
+    products: tuple[str, ...]
+    gone: bool
+    """Deleted, or unclassifiable now: it counts nowhere."""
+    sentiment: str | None = None
+    title: str | None = None
+    text: str = ""
+
+
+def relabelled_members(session: Session, *, after: tuple[datetime, int] | None) -> list[Relabelled]:
+    """Members whose mention was (re)classified or corrected after `after`, oldest first."""
+    query: Any = (
+        sql_select(
+            col(DefectClusterMember.mention_id),
+            col(Product.name),
+            col(Classification.classified_at),
+            col(Classification.complaint),
+            col(Classification.issues),
+            col(Classification.products),
+            col(Classification.unclassifiable_reason),
+            col(Mention.deleted_at),
+            col(Classification.sentiment),
+            col(Mention.title),
+            col(Mention.text),
+        )
+        .join(Product, col(Product.id) == DefectClusterMember.product_id)
+        .join(Mention, col(Mention.id) == DefectClusterMember.mention_id)
+        .join(
+            Classification,
+            col(Classification.mention_id) == DefectClusterMember.mention_id,
+            isouter=True,
+        )
+    )
+    if after is not None:
+        at, mention_id = after
+        query = query.where(
+            or_(
+                col(Classification.classified_at) > at,
+                and_(
+                    col(Classification.classified_at) == at,
+                    col(Classification.mention_id) > mention_id,
+                ),
+                col(Classification.id).is_(None),
+            )
+        )
+    rows = session.execute(
+        query.order_by(col(Classification.classified_at), col(DefectClusterMember.mention_id))
+    ).all()
+    return [
+        Relabelled(
+            mention_id=mention_id,
+            product=product,
+            classified_at=at or utcnow(),
+            complaint=complaint,
+            issues=tuple(issues or ()),
+            products=tuple(products or ()),
+            gone=deleted is not None or reason is not None or at is None,
+            sentiment=sentiment,
+            title=title,
+            text=text,
+        )
+        for (
+            mention_id,
+            product,
+            at,
+            complaint,
+            issues,
+            products,
+            reason,
+            deleted,
+            sentiment,
+            title,
+            text,
+        ) in rows
     ]
 
 

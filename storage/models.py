@@ -593,6 +593,10 @@ class DefectCluster(SQLModel, table=True):
     # mention_id, text, at of the members closest to the centroid
     representatives: list[dict[str, Any]] = _json(list)
     reasons: list[str] = _json(list)
+    # Notifications about the cluster wait until then (a team that knows and plans a fix).
+    snoozed_until: datetime | None = _ts()
+    # Where the team tracks the fix (an issue tracker's page).
+    ticket_url: str | None = Field(default=None, max_length=2000)
     first_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     last_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     created_at: datetime = Field(

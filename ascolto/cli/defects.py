@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -60,9 +60,21 @@ def _growth(cluster: DefectCluster) -> str:
     return f"{growth.get('recent', 0)} recent / {growth.get('previous', 0)} before"
 
 
-def cluster_json(cluster: DefectCluster, product: str) -> dict[str, Any]:
+def _per_1000(rates: dict[str, Any] | None) -> str:
+    if not rates or rates.get("per_1000") is None:
+        return "unknown"
+    low, high = rates["interval"]
+    return f"{rates['per_1000']:.2f} ({low:.2f}-{high:.2f})"
+
+
+def cluster_json(
+    cluster: DefectCluster, product: str, rates: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A cluster as the command line prints it with --json."""
     return {
+        "rates": rates,
+        "snoozed_until": cluster.snoozed_until.isoformat() if cluster.snoozed_until else None,
+        "ticket_url": cluster.ticket_url,
         "id": cluster.id,
         "product": product,
         "status": cluster.status,
@@ -155,7 +167,9 @@ def list_clusters_command(
     from sqlmodel import Session
 
     from ascolto.cli.common import out
+    from ascolto.defects.rates import cluster_rates
     from storage.defects import list_clusters, product_names
+    from storage.types import utcnow
 
     with Session(database()) as session:
         names = product_names(session)
@@ -170,11 +184,27 @@ def list_clusters_command(
         rows = list_clusters(
             session, product_id=product_id, statuses=statuses, live_only=not every, limit=limit
         )
+        rates = cluster_rates(session, now=utcnow())
+    # Worst rate per delivered unit first: five complaints on 40 units before twenty on
+    # 50,000; clusters of products without delivered orders after, by level and size.
+    rows.sort(key=lambda c: -((rates.get(c.id or 0) or {}).get("per_1000") or -1.0))
     if as_json:
-        _print_json([cluster_json(c, names.get(c.product_id, "")) for c in rows])
+        _print_json(
+            [cluster_json(c, names.get(c.product_id, ""), rates.get(c.id or 0)) for c in rows]
+        )
         return
     table = Table(title=f"{len(rows)} defect cluster(s)")
-    for column in ("id", "product", "status", "level", "size", "authors", "growth", "last"):
+    for column in (
+        "id",
+        "product",
+        "status",
+        "level",
+        "size",
+        "authors",
+        "per 1,000 units",
+        "growth",
+        "last",
+    ):
         table.add_column(column, no_wrap=True)
     table.add_column("title / keywords", overflow="fold", ratio=1)
     for c in rows:
@@ -186,6 +216,7 @@ def list_clusters_command(
             str(c.level or ""),
             str(c.size),
             str(c.authors),
+            _per_1000(rates.get(c.id or 0)),
             _growth(c),
             _when(c.last_at),
             escape(f"{c.title}\n{', '.join(c.keywords)}"),
@@ -202,6 +233,8 @@ def show_cluster(
     from sqlmodel import Session
 
     from ascolto.cli.common import out
+    from ascolto.defects.detection import cluster_timeline
+    from ascolto.defects.rates import cluster_rates, rate_line
     from storage.defects import (
         alert_deliveries,
         get_cluster,
@@ -209,6 +242,7 @@ def show_cluster(
         member_ids,
         product_names,
     )
+    from storage.types import utcnow
 
     with Session(database()) as session:
         cluster = get_cluster(session, cluster_id)
@@ -218,10 +252,15 @@ def show_cluster(
         alerts = list_alerts(session, cluster_id=cluster_id, limit=100)
         sent = alert_deliveries(session, [a.id for a in alerts if a.id is not None])
         members = member_ids(session, cluster_id, limit=20)
+        rates = cluster_rates(session, now=utcnow(), product_ids=[cluster.product_id]).get(
+            cluster_id
+        )
+        timeline = cluster_timeline(session, cluster)
     if as_json:
         _print_json(
             {
-                **cluster_json(cluster, product),
+                **cluster_json(cluster, product, rates),
+                "timeline": timeline,
                 "alerts": [alert_json(a, product, sent.get(a.id or 0)) for a in alerts],
                 "recent_member_ids": members,
             }
@@ -238,7 +277,22 @@ def show_cluster(
         f"last {_when(cluster.last_at)}",
         highlight=False,
     )
+    if cluster.snoozed_until:
+        out.print(f"snoozed until {_when(cluster.snoozed_until)}", highlight=False)
+    if cluster.ticket_url:
+        out.print(f"ticket: {escape(cluster.ticket_url)}", highlight=False)
     out.print(f"keywords: {escape(', '.join(cluster.keywords))}", highlight=False)
+    out.print(escape(rate_line(rates)), highlight=False)
+    for split, label in (("by_sku", "SKU"), ("by_batch", "batch"), ("by_ship_week", "ship week")):
+        rows = (rates or {}).get(split) or []
+        if rows:
+            out.print(
+                f"per {label}: "
+                + "; ".join(
+                    f"{escape(str(r['key']))} {_per_1000(r)} of {r['units']}" for r in rows
+                ),
+                highlight=False,
+            )
     sources = ", ".join(f"{name} {n}" for name, n in cluster.sources.items())
     out.print(f"sources: {escape(sources)}", highlight=False)
     growth = cluster.growth or {}
@@ -248,12 +302,22 @@ def show_cluster(
             f"{growth.get('previous', 0)} in the one before ({growth.get('ratio', 0):.1f}x)",
             highlight=False,
         )
-        daily = growth.get("daily") or {}
-        if daily:
-            out.print(
-                "per day: " + ", ".join(f"{day} {n}" for day, n in sorted(daily.items())),
-                highlight=False,
-            )
+    if timeline:
+        out.print(
+            "per day: "
+            + ", ".join(
+                f"{d['day']} "
+                + (
+                    f"unknown ({', '.join(d['sources_down'])} down)"
+                    if d["count"] is None
+                    else f"{d['count']}+ ({', '.join(d['sources_down'])} down)"
+                    if d["partial"]
+                    else str(d["count"])
+                )
+                for d in timeline
+            ),
+            highlight=False,
+        )
     for reason in cluster.reasons:
         out.print(f"  - {escape(reason)}", highlight=False)
     table = Table(title="representative mentions")
@@ -292,6 +356,67 @@ def resolve_cluster(
 ) -> None:
     """Fixed: the cluster and its open alerts are resolved (it re-opens if complaints resume)."""
     _act_on_cluster(cluster_id, "resolve", by, reason)
+
+
+@defects_app.command("snooze")
+def snooze_cluster(
+    cluster_id: Annotated[int, typer.Argument(help="Id of a defect cluster.")],
+    until: Annotated[
+        str, typer.Option("--until", help="Date (YYYY-MM-DD, UTC midnight) or ISO date-time.")
+    ],
+    by: ById = None,
+    reason: Reason = None,
+) -> None:
+    """Hold the cluster's notifications until a date (detection goes on meanwhile)."""
+    from ascolto.cli.common import out
+    from ascolto.defects.lifecycle import LifecycleError, snooze
+
+    try:
+        moment = datetime.fromisoformat(until)
+    except ValueError:
+        raise _fail(f"--until {until!r}: expected YYYY-MM-DD or an ISO date-time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        cluster = snooze(database(), cluster_id, moment, by=_who(by), reason=reason)
+    except (LookupError, LifecycleError) as exc:
+        raise _fail(str(exc.args[0])) from None
+    out.print(f"defect cluster {cluster.id} is snoozed until {_when(moment)}", highlight=False)
+
+
+@defects_app.command("wake")
+def wake_cluster(
+    cluster_id: Annotated[int, typer.Argument(help="Id of a defect cluster.")],
+    by: ById = None,
+) -> None:
+    """End a snooze now: the cluster's pending notifications go out."""
+    from ascolto.cli.common import out
+    from ascolto.defects.lifecycle import snooze
+
+    try:
+        snooze(database(), cluster_id, None, by=_who(by))
+    except LookupError as exc:
+        raise _fail(str(exc.args[0])) from None
+    out.print(f"defect cluster {cluster_id} is awake", highlight=False)
+
+
+@defects_app.command("ticket")
+def ticket_cluster(
+    cluster_id: Annotated[int, typer.Argument(help="Id of a defect cluster.")],
+    url: Annotated[str, typer.Argument(help='The ticket\'s address; "" unlinks it.')],
+    by: ById = None,
+) -> None:
+    """Link the cluster to the ticket where its fix is tracked."""
+    from ascolto.cli.common import out
+    from ascolto.defects.lifecycle import LifecycleError, link_ticket
+
+    try:
+        cluster = link_ticket(database(), cluster_id, url, by=_who(by))
+    except (LookupError, LifecycleError) as exc:
+        raise _fail(str(exc.args[0])) from None
+    out.print(
+        f"defect cluster {cluster.id}: ticket {cluster.ticket_url or 'none'}", highlight=False
+    )
 
 
 def _act_on_cluster(cluster_id: int, action: Any, by: str | None, reason: str | None) -> None:

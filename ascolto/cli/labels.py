@@ -20,6 +20,8 @@ from sqlmodel import Session
 from ascolto.cli.common import acting_reviewer, database
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from ascolto.review.corrections import Outcome
     from storage.models import Classification
 
@@ -153,6 +155,7 @@ def correct_command(
         outcome = correct(
             session, get_settings(), mention_id, changes, reviewer=reviewer, note=note
         )
+    _cluster_again(engine, outcome)
     _print_outcome(outcome, as_json=as_json, verb="corrected")
 
 
@@ -281,7 +284,17 @@ def undo_command(
     reviewer = acting_reviewer(engine, username)
     with session_scope(engine) as session:
         outcome = undo(session, get_settings(), correction_id, reviewer=reviewer)
+    _cluster_again(engine, outcome)
     _print_outcome(outcome, as_json=False, verb=f"correction {correction_id} undone")
+
+
+def _cluster_again(engine: Engine, outcome: Outcome) -> None:
+    """A complaint label changed: defect clusters follow now, as after any classification."""
+    from ascolto.defects.detection import labels_changed
+    from ascolto.settings import get_settings
+
+    if {"complaint", "issues", "products", "sentiment"} & set(outcome.changed):
+        labels_changed(get_settings(), engine)
 
 
 def _print_outcome(outcome: Outcome, *, as_json: bool, verb: str) -> None:

@@ -162,9 +162,35 @@ def demo(
     finally:
         server.close()
     _print_reports(reports)
+    _demo_labels_and_defects(settings)
     _print_demo_summary(settings)
     if not all(r.ok for r in reports):
         raise typer.Exit(EXIT_FAILED)
+
+
+def _demo_labels_and_defects(settings: Settings) -> None:
+    """Label what the round stored and look for defect clusters, as `ascolto run` does."""
+    from sqlmodel import Session
+
+    from ascolto.database import engine_for
+    from ascolto.defects.detection import labels_changed
+    from classify.classifying import classify_pending
+    from storage.defects import list_alerts, product_names
+
+    if not settings.classify.enabled:
+        return
+    engine = engine_for(settings)
+    labelled = classify_pending(settings, engine)
+    out.print(
+        f"classified: {labelled.done} mention(s)"
+        + (f" — {labelled.error}" if labelled.error else "")
+    )
+    labels_changed(settings, engine)
+    with Session(engine) as session:
+        names = product_names(session)
+        alerts = list_alerts(session, statuses=["open"])
+    for alert in alerts:
+        out.print(f"defect alert {alert.id} ({names.get(alert.product_id, '?')}): {alert.title}")
 
 
 @app.command()
@@ -473,6 +499,17 @@ def classify(
         report.error or "",
     )
     out.print(table)
+    if report.done:
+        from ascolto.defects.detection import labels_changed
+
+        found = labels_changed(settings, engine)
+        if found is not None:
+            out.print(
+                f"defect detection: {found.complaints} complaint(s) clustered, "
+                f"{found.withdrawn} relabelled mention(s) left their cluster, "
+                f"{len(found.alerts)} alert(s)"
+                + (f" — {found.error or found.failed}" if not found.ok else "")
+            )
     if not report.ok:
         raise typer.Exit(EXIT_FAILED)
 

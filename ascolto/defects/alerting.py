@@ -16,15 +16,17 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 
+from ascolto.defects.detection import blind_line
+from ascolto.defects.rates import rate_line
 from ascolto.localization import gettext, ngettext, number, use_language
 from ascolto.settings import Settings, TeamSettings
 from outreach.channels.slack import escape_mrkdwn
 from outreach.outbox import enqueue
 from storage.db import session_scope
 from storage.defects import list_alerts, product_names
-from storage.models import Alert, Mention
+from storage.models import Alert, DefectCluster, Mention, OutboxMessage
 from storage.outbox import existing_keys, keys_for_alerts
 from storage.types import utcnow
 
@@ -77,6 +79,12 @@ class NotifyReport:
     digests: int = 0
     unrouted: int = 0
     """Open alerts of products with no team (stored and shown, not sent)."""
+    superseded: int = 0
+    """Open alerts not sent because their cluster has a higher level open."""
+    snoozed: int = 0
+    """Open alerts of snoozed clusters."""
+    held: int = 0
+    """Alerts held back by the per-product pace (sent by a later pass)."""
 
 
 @dataclass(frozen=True)
@@ -117,24 +125,42 @@ def notify_alerts(
         names = product_names(session)
         alerts = list_alerts(session, statuses=["open"], limit=SCAN_LIMIT)
         known = keys_for_alerts(session, [a.id for a in alerts if a.id is not None])
+        top: dict[int, Alert] = {}
         for alert in alerts:
+            if alert.cluster_id not in top or alert.level > top[alert.cluster_id].level:
+                top[alert.cluster_id] = alert
+        report.superseded = len(alerts) - len(top)
+        pace = timedelta(hours=settings.defect_notices.min_hours_per_product)
+        base = settings.web.public_url
+        for alert in sorted(top.values(), key=lambda a: a.id or 0):
             team = owners.get(names.get(alert.product_id, ""))
             if team is None:
                 report.unrouted += 1
                 continue
             if team.digest:
                 continue
+            cluster = session.get(DefectCluster, alert.cluster_id)
+            if cluster is not None and cluster.snoozed_until and cluster.snoozed_until > now:
+                report.snoozed += 1
+                continue
             due = [t for t in targets(team) if alert_key(alert, t) not in known]
-            if due:
-                rendered = render_alert(
-                    session,
-                    alert,
-                    names.get(alert.product_id, "?"),
-                    language=settings.language.default,
-                )
-                for target in due:
-                    _enqueue(session, alert_key(alert, target), target, rendered, "alert", alert)
-                    report.messages += 1
+            if not due:
+                continue
+            last = _last_notice(session, alert.product_id, but=alert.cluster_id)
+            if last is not None and now - last < pace:
+                report.held += 1
+                continue
+            rendered = render_alert(
+                session,
+                alert,
+                names.get(alert.product_id, "?"),
+                base,
+                language=settings.language.default,
+            )
+            for target in due:
+                _enqueue(session, alert_key(alert, target), target, rendered, "alert", alert)
+                report.messages += 1
+            session.flush()
         for team in settings.teams:
             if team.digest:
                 report.digests += _digest(session, settings, team, names, now)
@@ -147,9 +173,29 @@ def notify_alerts(
     return report
 
 
-def render_alert(session: Session, alert: Alert, product: str, *, language: str = "en") -> Rendered:
+def _last_notice(session: Session, product_id: int, *, but: int) -> datetime | None:
+    """When the latest notice about another cluster of the product was enqueued (a
+    cluster's own escalation is never held back by its earlier notice)."""
+    found = session.exec(
+        select(func.max(OutboxMessage.created_at))
+        .join(Alert, col(Alert.id) == OutboxMessage.alert_id)
+        .where(Alert.product_id == product_id)
+        .where(Alert.cluster_id != but)
+        .where(OutboxMessage.kind == "alert")
+    ).one()
+    return found if isinstance(found, datetime) else None
+
+
+def render_alert(
+    session: Session,
+    alert: Alert,
+    product: str,
+    base_url: str | None = None,
+    *,
+    language: str = "en",
+) -> Rendered:
     """Text, HTML (escaped) and Slack blocks of one alert, in `language`."""
-    view = _view(session, alert, product)
+    view = _view(session, alert, product, base_url)
     with use_language(language):
         return Rendered(
             subject=_one_line(f"[ascolto] {view['title']}"),
@@ -218,7 +264,8 @@ def _digest(
     ]
     if not alerts:
         return 0
-    views = [_view(session, a, names.get(a.product_id, "?")) for a in reversed(alerts)]
+    base = settings.web.public_url
+    views = [_view(session, a, names.get(a.product_id, "?"), base) for a in reversed(alerts)]
     rendered = render_digest(team.name, day.isoformat(), views, language=settings.language.default)
     for target in due:
         _enqueue(session, keys[target], target, rendered, "digest")
@@ -254,9 +301,12 @@ def _enqueue(
     )
 
 
-def _view(session: Session, alert: Alert, product: str) -> dict[str, Any]:
+def _view(
+    session: Session, alert: Alert, product: str, base_url: str | None = None
+) -> dict[str, Any]:
     """What the templates and the webhook show of an alert (plain JSON-able values)."""
     evidence = alert.evidence or {}
+    cluster = session.get(DefectCluster, alert.cluster_id)
     growth = _mapping(evidence.get("growth"))
     sources = _mapping(evidence.get("sources"))
     mentions = []
@@ -298,7 +348,38 @@ def _view(session: Session, alert: Alert, product: str) -> dict[str, Any]:
         "keywords": [str(k) for k in evidence.get("keywords") or []][:10],
         "mentions": mentions,
         "commands": {name: command.format(id=alert.id) for name, command in COMMANDS.items()},
+        "url": f"{base_url.rstrip('/')}/clusters/{alert.cluster_id}" if base_url else None,
+        "ticket_url": _safe_url(cluster.ticket_url) if cluster is not None else None,
+        "changes": _changes(session, alert),
+        "rate": rate_line(_mapping(evidence.get("rates")) or None),
+        "blind": blind_line(evidence.get("blind") or []),
     }
+
+
+def _changes(session: Session, alert: Alert) -> str:
+    """What changed since the cluster's last notified alert ("" for the first notice)."""
+    earlier = [
+        a
+        for a in list_alerts(session, cluster_id=alert.cluster_id, limit=100)
+        if (a.id or 0) < (alert.id or 0)
+    ]
+    sent = keys_for_alerts(session, [a.id for a in earlier if a.id is not None])
+    notified = [a for a in earlier if any(k.startswith(f"alert:{a.id}:") for k in sent)]
+    if not notified:
+        return ""
+    last = max(notified, key=lambda a: a.id or 0)
+    was, now = last.evidence or {}, alert.evidence or {}
+    parts = [
+        f"level {last.level} to {alert.level}",
+        f"mentions {_int(was.get('size'))} to {_int(now.get('size'))}",
+        f"authors {_int(was.get('authors'))} to {_int(now.get('authors'))}",
+    ]
+    old_rate = _mapping(was.get("rates")).get("per_1000")
+    new_rate = _mapping(now.get("rates")).get("per_1000")
+    if isinstance(old_rate, int | float) and isinstance(new_rate, int | float):
+        parts.append(f"rate {old_rate:.2f} to {new_rate:.2f} per 1,000 units")
+    when = last.created_at.strftime("%Y-%m-%d %H:%M")
+    return f"Since the last notice (alert {last.id}, {when} UTC): " + ", ".join(parts) + "."
 
 
 def _alert_blocks(view: dict[str, Any]) -> list[dict[str, Any]]:
@@ -323,6 +404,17 @@ def _alert_blocks(view: dict[str, Any]) -> list[dict[str, Any]]:
         facts.append(f"*{gettext('Sources')}:* {listed}")
     if view["keywords"]:
         facts.append(f"*{gettext('Keywords')}:* {escape_mrkdwn(', '.join(view['keywords']))}")
+    for line in (view.get("changes"), view.get("rate"), view.get("blind")):
+        if line:
+            facts.append(escape_mrkdwn(line))
+    if view.get("url"):
+        page = gettext("Open the cluster's page")
+        facts.append(f"<{_slack_url(view['url'])}|{page}>")
+    if view.get("ticket_url"):
+        ticket = gettext("Ticket")
+        facts.append(
+            f"*{ticket}:* <{_slack_url(view['ticket_url'])}|{escape_mrkdwn(view['ticket_url'])}>"
+        )
     blocks: list[dict[str, Any]] = [
         _header(view["title"]),
         {"type": "section", "text": {"type": "mrkdwn", "text": _cap("\n".join(facts))}},

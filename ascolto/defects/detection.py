@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 from ascolto.settings import Settings
 from classify.classifying import mention_text
 from storage import audit
+from storage.blind_spots import BlindWindow, blind_windows, unknown_days
 from storage.db import session_scope
 from storage.defects import (
     CLOSED,
@@ -44,6 +45,7 @@ from storage.defects import (
     memberships,
     merge_cluster,
     raise_alert,
+    relabelled_members,
     remove_member,
     save_watch,
     set_alert_status,
@@ -55,7 +57,13 @@ from storage.models import Alert, Classification, DefectCluster, Product
 from storage.types import utcnow
 
 if TYPE_CHECKING:
-    from classify.defects import Assessment, ClusterState, DefectDetector, ProductRates
+    from classify.defects import (
+        Assessment,
+        ClusterState,
+        DefectConfig,
+        DefectDetector,
+        ProductRates,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +83,11 @@ class DefectReport:
 
     products: list[str] = field(default_factory=list)
     complaints: int = 0
+    withdrawn: int = 0
+    """Members taken out of clusters because their labels changed since they joined."""
+    left_out: dict[str, int] = field(default_factory=dict)
+    """Defect-labelled mentions that are no report of a misbehaving product, by reason
+    (news, promotion, purchase question, praise)."""
     clusters_written: int = 0
     alerts: list[int] = field(default_factory=list)
     committed: list[str] = field(default_factory=list)
@@ -93,7 +106,28 @@ def detector_for(settings: Settings) -> DefectDetector:
     """The detector configured by `[defects]`."""
     from classify.defects import DefectDetector
 
-    return DefectDetector(settings.defects.config())
+    return DefectDetector(naming_config(settings, settings.defects.config()))
+
+
+def naming_config(settings: Settings, config: DefectConfig) -> DefectConfig:
+    """`config` with what names clusters: the products, their words, their team's language."""
+    from dataclasses import replace
+
+    from classify.defects.keywords import terms
+
+    languages = {t.name: t.language for t in settings.teams}
+    words: set[str] = set()
+    for product in settings.products:
+        for name in (product.name, *product.aliases):
+            words |= terms(name) | {w.casefold() for w in name.split() if len(w) >= 3}
+    return replace(
+        config,
+        ignore_words=frozenset(words),
+        product_names=tuple(p.name for p in settings.products),
+        languages=tuple(
+            (p.name, languages[p.team]) for p in settings.products if p.team in languages
+        ),
+    )
 
 
 def detect_defects(
@@ -141,6 +175,16 @@ def detect_defects(
     return report
 
 
+def labels_changed(settings: Settings, engine: Engine) -> DefectReport | None:
+    """Bring defect clusters up to date now, after labels changed outside the scheduled
+    steps (`ascolto classify`, `ascolto labels correct`; the web app moves the scheduled
+    run to now instead). The same detection reads every changed label: new complaints
+    join clusters, relabelled members leave them."""
+    if not settings.defects.enabled:
+        return None
+    return detect_defects(settings, engine)
+
+
 # -- one run -----------------------------------------------------------------------------------
 
 
@@ -173,6 +217,8 @@ class _Round:
     expired: set[str] = field(default_factory=set)
     retired: set[str] = field(default_factory=set)
     states: list[ClusterState] = field(default_factory=list)
+    blind: list[BlindWindow] = field(default_factory=list)
+    """Sources not heard from since the earliest watch start: unknown, not zero."""
 
 
 def _run(
@@ -191,21 +237,29 @@ def _run(
         if stop is not None and stop.is_set():
             report.stopped = True
             return
+        if first:
+            with Session(engine) as session:
+                watches = _watches(session, now.date())
+            if not watches:
+                return
+            after = _reading_start(watches.values())
+            # Before the watches are read for this round: a withdrawal moves their version.
+            report.withdrawn += _withdraw_relabelled(engine, detector, after, now)
         with Session(engine, expire_on_commit=False) as session:
             watches = _watches(session, now.date())
             if not watches:
                 return
-            if first:
-                after = _reading_start(watches.values())
             candidates = complaint_candidates(
                 session, after=after, limit=batch, min_confidence=min_confidence
             )
             loaded = {row.key: _load(row) for row in live_clusters(session, list(watches))}
-            work = _select(session, watches, candidates, now)
+            work = _select(session, watches, candidates, now, report)
+            since = min(w.start for w in watches.values())
+            blind = blind_windows(session, since=since, until=now)
             session.expunge_all()
         report.products = [w.product.name for w in watches.values()]
         end = candidates[-1].position if candidates else None
-        decided = _decide(detector, watches, loaded, work, now)
+        decided = _decide(detector, watches, loaded, work, now, blind)
         report.rounds += 1
         for product_id, watch in watches.items():
             if stop is not None and stop.is_set():
@@ -227,6 +281,75 @@ def _run(
         if report.failed or len(candidates) < batch:
             return
         after, first = end, False
+
+
+def _withdraw_relabelled(
+    engine: Engine, detector: DefectDetector, after: tuple[datetime, int] | None, now: datetime
+) -> int:
+    """Take out of their clusters the members whose new labels no longer put them there.
+
+    Whoever changed the labels (a scheduled or distributed classification, `ascolto
+    classify --reclassify`, a person's correction), detection reads the change here, so
+    every path ends in the same assignment; a correction has usually withdrawn already.
+    """
+    with Session(engine) as session:
+        found = relabelled_members(session, after=after)
+    leaving: dict[int, set[str]] = {}
+    for item in found:
+        if item.gone or leaves(
+            complaint=item.complaint,
+            issues=item.issues,
+            products=item.products,
+            sentiment=item.sentiment,
+            title=item.title,
+            text=item.text,
+            product=item.product,
+        ):
+            leaving.setdefault(item.mention_id, set()).add(item.product)
+    done = 0
+    for mention_id, products in leaving.items():
+        try:
+            with session_scope(engine) as session:
+                done += len(
+                    _withdraw(
+                        session,
+                        detector.config,
+                        mention_id,
+                        leave=products.__contains__,
+                        by=ACTOR,
+                        now=now,
+                    )
+                )
+        except StaleWrite:
+            # Someone wrote the cluster meanwhile: the next run reads the change again.
+            log.info("mention %d stays in its cluster until the next run", mention_id)
+    return done
+
+
+def leaves(
+    *,
+    complaint: bool | None,
+    issues: Sequence[str],
+    products: Sequence[str],
+    sentiment: str | None,
+    title: str | None,
+    text: str,
+    product: str,
+) -> bool:
+    """Whether labels take a mention out of `product`'s clusters.
+
+    It leaves when it is no report of the product misbehaving (`classify.defects.gate`),
+    or when it names products and `product` is not among them; a complaint naming no
+    product keeps the product its author's order gave it.
+    """
+    from classify.defects.gate import reason_left_out
+
+    reason = reason_left_out(
+        title=title, text=text, sentiment=sentiment, complaint=complaint, issues=issues
+    )
+    if reason is not None:
+        return True
+    return bool(products) and product not in products
 
 
 def _watches(session: Session, today: date) -> dict[int, _Watch]:
@@ -262,10 +385,18 @@ class _Work:
 
 
 def _select(
-    session: Session, watches: dict[int, _Watch], candidates: Sequence[Candidate], now: datetime
+    session: Session,
+    watches: dict[int, _Watch],
+    candidates: Sequence[Candidate],
+    now: datetime,
+    report: DefectReport,
 ) -> _Work:
-    """Pick each candidate's watched products: named in it, or bought by its author."""
+    """Pick each candidate's watched products: named in it, or bought by its author.
+
+    Only reports of the product misbehaving are taken (`classify.defects.gate`).
+    """
     from classify.defects import Complaint
+    from classify.defects.gate import reason_left_out
 
     by_name = {w.product.name: pid for pid, w in watches.items()}
     unnamed = [c.mention_id for c in candidates if not c.products]
@@ -290,6 +421,16 @@ def _select(
             found = texts.get(c.mention_id)
             if found is None or c.mention_id in counted or found.at < watch.start:
                 continue
+            reason = reason_left_out(
+                title=found.title,
+                text=found.text,
+                sentiment=c.sentiment,
+                complaint=c.complaint,
+                issues=c.issues,
+            )
+            if reason is not None:
+                report.left_out[reason] = report.left_out.get(reason, 0) + 1
+                continue
             work.complaints.setdefault(pid, []).append(
                 Complaint(
                     mention_id=c.mention_id,
@@ -311,9 +452,10 @@ def _decide(
     loaded: dict[str, _Loaded],
     work: _Work,
     now: datetime,
+    blind: list[BlindWindow],
 ) -> _Round:
     """One detector update per product (a mention may be a complaint of two products)."""
-    decided = _Round()
+    decided = _Round(blind=blind)
     states = [item.state for item in loaded.values()]
     dims = {len(c.vector) for cs in work.complaints.values() for c in cs}
     if len(dims) == 1:
@@ -321,7 +463,7 @@ def _decide(
         (dim,) = dims
         decided.retired = {s.key for s in states if s.dim != dim}
         states = [s for s in states if s.key not in decided.retired]
-    rates = {w.product.name: _rates(w, now, detector) for w in watches.values()}
+    rates = {w.product.name: _rates(w, now, detector, blind) for w in watches.values()}
     # Every update also ages every product's clusters: one is enough when nothing is new.
     for pid in [p for p in watches if work.complaints.get(p)] or list(watches)[:1]:
         complaints = work.complaints.get(pid, [])
@@ -344,17 +486,67 @@ def _decide(
     return decided
 
 
-def _rates(watch: _Watch, now: datetime, detector: DefectDetector) -> ProductRates:
-    """Complaints per day from launch to the start of the recent window."""
+def _rates(
+    watch: _Watch, now: datetime, detector: DefectDetector, blind: list[BlindWindow]
+) -> ProductRates:
+    """Complaints per day from launch to the start of the recent window, over the days
+    every source was heard from (a day a source was down is unknown, not a quiet day)."""
     from classify.defects import ProductRates
+    from classify.defects.state import hour_index
 
+    hours = tuple((hour_index(w.start), hour_index(w.end) + 1) for w in blind)
     end = now - timedelta(hours=detector.config.window_hours)
     days = (end - watch.start).total_seconds() / 86400
     if days < 1:
-        return ProductRates(complaints_per_day=0.0, days=0.0)
+        return ProductRates(complaints_per_day=0.0, days=0.0, blind=hours)
     first, last = watch.start.date().isoformat(), end.date().isoformat()
-    total = sum(n for day, n in watch.daily.items() if first <= day < last)
-    return ProductRates(complaints_per_day=total / days, days=round(days, 2))
+    unknown = set(unknown_days(blind, watch.start, end))
+    heard = [day for day in _days(watch.start, end) if day not in unknown]
+    total = sum(n for day, n in watch.daily.items() if first <= day < last and day not in unknown)
+    heard_days = min(days, float(len(heard)))
+    if heard_days < 1:
+        return ProductRates(complaints_per_day=0.0, days=0.0, blind=hours)
+    return ProductRates(
+        complaints_per_day=total / heard_days, days=round(heard_days, 2), blind=hours
+    )
+
+
+def _days(start: datetime, end: datetime) -> list[str]:
+    day, out = start.date(), []
+    while day < end.date():
+        out.append(day.isoformat())
+        day += timedelta(days=1)
+    return out
+
+
+def blind_evidence(
+    blind: Sequence[BlindWindow], start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """The sources down during [start, end), as an alert's evidence lists them."""
+    return [
+        {
+            "source": w.source,
+            "from": w.start.isoformat(),
+            "to": w.end.isoformat(),
+            "reason": w.reason,
+        }
+        for w in blind
+        if w.overlaps(start, end)
+    ]
+
+
+def blind_line(blind: Sequence[dict[str, Any]], language: str = "en") -> str:
+    """One sentence naming the sources that were down (empty when none was)."""
+    if not blind:
+        return ""
+    names = ", ".join(
+        f"{b['source']} ({b['reason']}, {b['from'][:16].replace('T', ' ')} to "
+        f"{b['to'][:16].replace('T', ' ')} UTC)"
+        for b in blind
+    )
+    if language == "it":
+        return f"Fonti non raggiungibili nel periodo (conteggi sconosciuti, non zero): {names}."
+    return f"Sources down in this period (their counts are unknown, not zero): {names}."
 
 
 def _store(
@@ -380,6 +572,17 @@ def _store(
             written += 1
         else:
             ids[state.key] = before.row.id or 0
+            if before.row.status == "resolved" and state.status not in ("resolved", "dismissed"):
+                # Resolved, and complaints published after the fix keep coming: it reopens
+                # (and alerts again at the next level once they make a burst).
+                audit.record(
+                    session,
+                    actor=ACTOR,
+                    action="defect_cluster.reopen",
+                    subject_type="defect_cluster",
+                    subject_id=ids[state.key],
+                    details={"size": state.size, "authors": state.authors},
+                )
             if data != before.data or state.key in decided.assessments:
                 update_cluster(
                     session, cluster_id=ids[state.key], version=before.row.version, values=values
@@ -422,7 +625,7 @@ def _store(
     for assessment in decided.raised:
         if assessment.product != product.name or assessment.key not in ids:
             continue
-        alert = _raise(session, product, ids[assessment.key], assessment, now)
+        alert = _raise(session, product, ids[assessment.key], assessment, now, decided.blind)
         if alert is not None:
             alerts.append(alert.id or 0)
     daily = dict(watch.daily)
@@ -471,18 +674,39 @@ def _columns(
 
 
 def _raise(
-    session: Session, product: Product, cluster_id: int, assessment: Assessment, now: datetime
+    session: Session,
+    product: Product,
+    cluster_id: int,
+    assessment: Assessment,
+    now: datetime,
+    blind: Sequence[BlindWindow] = (),
 ) -> Alert | None:
     level = assessment.raised_level or assessment.level
-    title = f"{product.name}: {assessment.title or 'complaints about the same problem'}"
+    title = assessment.title or f"{product.name} · complaints about the same problem"
+    if not title.startswith(product.name):
+        title = f"{product.name}: {title}"
+    from ascolto.defects.rates import cluster_rates, rate_line
+
+    rates = cluster_rates(session, now=now, product_ids=[product.id or 0]).get(cluster_id)
+    down = blind_evidence(blind, assessment.first_at, now)
+    summary = alert_summary(product.name, assessment, level) + "\n" + rate_line(rates)
+    if down:
+        summary += "\n" + blind_line(down)
     alert = raise_alert(
         session,
         cluster_id=cluster_id,
         product_id=product.id or 0,
         level=level,
         title=title if level == 1 else f"{title} (level {level})",
-        summary=alert_summary(product.name, assessment, level),
-        evidence={**assessment.evidence(), "level": level, "product": product.name},
+        summary=summary,
+        evidence={
+            **assessment.evidence(),
+            "level": level,
+            "product": product.name,
+            "rates": rates,
+            "blind": down,
+            "unknown_days": unknown_days(blind, assessment.first_at, now),
+        },
         now=now,
     )
     if alert is not None:
@@ -671,6 +895,18 @@ def withdraw_complaint(
     day; a cluster left empty is dropped (or retired, when it ever alerted). Works in the
     caller's transaction; StaleWrite when a detection run wrote the cluster meanwhile.
     """
+    return _withdraw(session, settings.defects.config(), mention_id, leave=leave, by=by, now=now)
+
+
+def _withdraw(
+    session: Session,
+    config: DefectConfig,
+    mention_id: int,
+    *,
+    leave: Callable[[str], bool],
+    by: str,
+    now: datetime | None = None,
+) -> list[int]:
     from classify.defects import ClusterState, Complaint
     from classify.defects.membership import remove_member as take_out
 
@@ -692,7 +928,6 @@ def withdraw_complaint(
         copied_from_id=labels.copied_from_id if labels else None,
     )
     text = complaint_texts(session, [candidate]).get(mention_id)
-    config = settings.defects.config()
     left = []
     for member, cluster, product in found:
         remove_member(session, member_id=member.id or 0)
@@ -759,7 +994,43 @@ __all__ = [
     "act_on_alert",
     "act_on_cluster",
     "alert_summary",
+    "blind_evidence",
+    "blind_line",
+    "cluster_timeline",
     "detect_defects",
     "detector_for",
+    "labels_changed",
+    "leaves",
+    "unknown_days",
     "withdraw_complaint",
 ]
+
+
+def cluster_timeline(
+    session: Session, cluster: DefectCluster, *, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The cluster's complaints per UTC day from its first to now: a day a source was down
+    has `count` None (unknown) and names the sources, instead of a calm zero."""
+    end = now or utcnow()
+    start = cluster.first_at
+    blind = blind_windows(session, since=start, until=end)
+    unknown = unknown_days(blind, start, end)
+    daily = (cluster.growth or {}).get("daily") or {}
+    out = []
+    day = start.date()
+    while day <= end.date():
+        key = day.isoformat()
+        down = unknown.get(key, [])
+        counted = daily.get(key)
+        out.append(
+            {
+                "day": key,
+                # What was heard still counts; a day with a source down and nothing heard
+                # is unknown, never zero.
+                "count": counted if counted else (None if down else 0),
+                "partial": bool(down and counted),
+                "sources_down": down,
+            }
+        )
+        day += timedelta(days=1)
+    return out

@@ -8,10 +8,12 @@ it; then either one round of everything runs (`--once`) or the full service star
 from __future__ import annotations
 
 import os
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ascolto.demo.server import ReplayServer
+from ascolto.demo.timeshift import shift_date
 from storage.errors import AscoltoError
 
 if TYPE_CHECKING:
@@ -21,6 +23,10 @@ DEMO_TOKEN_ENV = "ASCOLTO_DEMO_SHOP_TOKEN"  # noqa: S105 (a variable name, not a
 # A fixed port keeps the replayed addresses (which some sources use as ids) the same from
 # one demo run to the next, so a second run shows that nothing is stored twice.
 REPLAY_PORT = 8765
+LAUNCHED_ON = date(2026, 11, 1)
+"""The Acme Tab 3's launch in the recordings' calendar."""
+
+
 # The demo listens on 127.0.0.1 only and says these on its first screen and its sign-in page.
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 (published on purpose: the demo's sign-in)
@@ -39,8 +45,12 @@ def ensure_demo_user(engine: Engine) -> None:
             )
 
 
-def demo_settings(base: str, directory: Path, *, web_port: int = 8000) -> str:
-    """The demo's settings.toml, pointing one source of every kind at `base`."""
+def demo_settings(
+    base: str, directory: Path, *, web_port: int = 8000, offset: timedelta = timedelta(0)
+) -> str:
+    """The demo's settings.toml, pointing one source of every kind at `base`; the launch
+    date moves with the replayed recordings (`offset`)."""
+    launched = shift_date(LAUNCHED_ON, offset).isoformat()
     return f"""\
 # Written by `ascolto demo`: every source points at the local replay server {base}.
 [database]
@@ -60,7 +70,7 @@ retries = 3
 name = "Acme Tab 3"
 aliases = ["Tab 3", "AcmeTab3"]
 skus = ["AT3-128-GRY", "AT3-256-SLV"]
-launched_on = "2026-11-01"
+launched_on = "{launched}"
 
 [[products]]
 name = "Acme Buds"
@@ -156,7 +166,9 @@ def start(
             "choose another port with --replay-port"
         ) from None
     config = directory / "settings.toml"
-    config.write_text(demo_settings(server.base, directory.resolve(), web_port=web_port))
+    config.write_text(
+        demo_settings(server.base, directory.resolve(), web_port=web_port, offset=server.offset)
+    )
     # The replay server accepts any token; the listener still insists on having one.
     os.environ.setdefault(DEMO_TOKEN_ENV, "demo-token")
     return server, config

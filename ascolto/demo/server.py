@@ -5,6 +5,8 @@ and headers. Absolute URLs of the real services inside bodies and headers (next-
 are rewritten to this server, so pagination works as it does against the real APIs. Two
 behaviours show ascolto's politeness: a route can answer 429 with Retry-After the first
 time it is asked, and a route can fail with 503 every other time (the "flaky" source).
+Every date in a body is moved by `offset` (see `timeshift`), so the recordings read as the
+last days before the demo runs.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from ascolto.demo.timeshift import offset_for, shift_text
 
 RECORDINGS = Path(__file__).parent / "recordings"
 
@@ -46,9 +51,16 @@ class Route:
 class ReplayServer:
     """Serves the recorded routes until `close()`."""
 
-    def __init__(self, routes: list[Route], rewrite: dict[str, str], port: int = 0) -> None:
+    def __init__(
+        self,
+        routes: list[Route],
+        rewrite: dict[str, str],
+        port: int = 0,
+        offset: timedelta = timedelta(0),
+    ) -> None:
         self.routes = routes
         self.rewrite_hosts = rewrite
+        self.offset = offset
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
@@ -56,11 +68,17 @@ class ReplayServer:
         self._thread.start()
 
     @classmethod
-    def from_recordings(cls, directory: Path = RECORDINGS, port: int = 0) -> ReplayServer:
-        """A server for the manifest in `directory`."""
+    def from_recordings(
+        cls, directory: Path = RECORDINGS, port: int = 0, now: datetime | None = None
+    ) -> ReplayServer:
+        """A server for the manifest in `directory`, its dates moved to end at `now`
+        (the present by default; pass the recording time to replay them unchanged)."""
+        from storage.types import utcnow
+
         manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
         routes = [Route(**entry) for entry in manifest["routes"]]
-        server = cls(routes, manifest.get("rewrite", {}), port)
+        offset = offset_for(now or utcnow())
+        server = cls(routes, manifest.get("rewrite", {}), port, offset)
         server.directory = directory
         return server
 
@@ -110,7 +128,8 @@ class ReplayServer:
         if "charset=" in content_type and "utf-8" not in content_type.lower():
             return raw  # recorded in another charset: served byte for byte
         try:
-            return self._rewrite(raw.decode("utf-8")).encode("utf-8")
+            text = shift_text(raw.decode("utf-8"), self.offset)
+            return self._rewrite(text).encode("utf-8")
         except UnicodeDecodeError:
             return raw
 

@@ -271,7 +271,7 @@ def _follow(
     now: datetime,
 ) -> tuple[list[int], list[int]]:
     """Withdraw drafts and leave clusters the new labels no longer call for."""
-    from ascolto.defects.detection import withdraw_complaint
+    from ascolto.defects.detection import leaves, withdraw_complaint
     from outreach.drafting import reply_key
     from outreach.intents import choose_intent
     from storage.outreach import draft_by_key
@@ -289,14 +289,20 @@ def _follow(
             withdrawn.append(draft.id or 0)
     left: list[int] = []
     after = labels_of(row)
-    if any(before[f] != after[f] for f in ("complaint", "issues", "products")):
-        # The same test as `storage.defects.complaint_candidates`: complaint or defect.
-        complaint = row.complaint is True or "defect" in row.issues
-        products = set(row.products)
+    if any(before[f] != after[f] for f in ("complaint", "issues", "products", "sentiment")):
+        mention = get_mention(session, mention_id=row.mention_id)
 
         def leave(product: str) -> bool:
-            # A complaint naming no product keeps the product its author's order gave it.
-            return not complaint or (bool(products) and product not in products)
+            # The test detection applies to every relabelled member (`ascolto.defects.leaves`).
+            return leaves(
+                complaint=row.complaint,
+                issues=row.issues,
+                products=row.products,
+                sentiment=row.sentiment,
+                title=mention.title if mention else None,
+                text=mention.text if mention else "",
+                product=product,
+            )
 
         try:
             left = withdraw_complaint(

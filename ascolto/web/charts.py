@@ -86,8 +86,15 @@ def stacked_bars(
     title: str,
     width: int = 760,
     height: int = 220,
+    unknown: Sequence[str] = (),
+    marks: Sequence[str] = (),
 ) -> Markup:
-    """Bars per x label, stacked by series, with a legend and a y axis."""
+    """Bars per x label, stacked by series, with a legend and a y axis.
+
+    `unknown[i]`, when not empty, says why column i is not known (sources down): the
+    column is shaded and titled so, never drawn as a calm zero. `marks[i]`, when not
+    empty, draws a labelled vertical line before column i (a launch, a new batch).
+    """
     left, right, top, bottom = 44, 8, 10, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum(s.values[i] for s in series) for i in range(len(labels))]
@@ -113,6 +120,24 @@ def stacked_bars(
             f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" font-size="{FONT_SIZE}">'
             f"{_number(value)}</text>"
         )
+    for i, why in enumerate(unknown[: len(labels)]):
+        if why:
+            parts.append(
+                f'<rect class="unknown" x="{left + i * slot:.1f}" y="{top}" '
+                f'width="{slot:.1f}" height="{plot_h}" fill="#bbb" fill-opacity="0.45" '
+                f'stroke="none"><title>{escape(labels[i])}: unknown ({escape(why)})</title>'
+                f"</rect>"
+            )
+    for i, mark in enumerate(marks[: len(labels)]):
+        if mark:
+            x = left + i * slot
+            parts.append(
+                f'<line class="mark" x1="{x:.1f}" x2="{x:.1f}" y1="{top}" '
+                f'y2="{top + plot_h}" stroke="#b00" stroke-dasharray="3 2">'
+                f"<title>{escape(mark)}</title></line>"
+                f'<text x="{x + 2:.1f}" y="{top + 9}" font-size="9" fill="#b00">'
+                f"{escape(mark)}</text>"
+            )
     every = max(1, len(labels) // 10)
     for i, label in enumerate(labels):
         x = left + i * slot + (slot - bar_w) / 2

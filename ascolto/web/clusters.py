@@ -3,7 +3,7 @@ acknowledge / dismiss / resolve through `ascolto.defects.detection` (audited the
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Form, HTTPException, Request
@@ -14,14 +14,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from ascolto.defects.detection import TransitionError, act_on_alert, act_on_cluster
+from ascolto.defects.lifecycle import LifecycleError, link_ticket, snooze
+from ascolto.defects.page import LANGUAGES, cluster_page_data
 from ascolto.localization import N_, gettext, short_day
-from ascolto.web.charts import Series, line_chart
+from ascolto.web.charts import Series, line_chart, stacked_bars
 from ascolto.web.deps import AppEngine, Viewer, csrf_protect, require
 from ascolto.web.params import Id
 from ascolto.web.templating import render
 from storage.dashboard import ACTIVE_ALERTS
 from storage.defects import get_alert, get_cluster, list_alerts, list_clusters, product_names
 from storage.models import Alert, DefectCluster
+from storage.types import utcnow
 
 router = APIRouter(tags=["defect clusters"], dependencies=[Depends(csrf_protect)])
 # Care sees known problems; product teams decide on them.
@@ -69,6 +72,30 @@ def growth_chart(cluster: DefectCluster, *, small: bool = False) -> Markup:
         title=gettext("Growth of cluster %(id)s: %(title)s", id=cluster.id, title=cluster.title),
         width=360 if small else 620,
         height=120 if small else 200,
+    )
+
+
+def rate_chart(cluster: DefectCluster, page: dict[str, Any]) -> Markup:
+    """Complaints per 1,000 units delivered per day (per day, without delivered orders),
+    the days a source was down shaded as unknown, the launch and batch starts marked."""
+    timeline = page["timeline"]
+    labels = [date.fromisoformat(d["day"]).strftime("%d %b") for d in timeline]
+    unknown = [
+        ", ".join(d["sources_down"]) + " down" if d["sources_down"] else "" for d in timeline
+    ]
+    if any(v is not None for v in page["per_day"]):
+        values = [v or 0.0 for v in page["per_day"]]
+        name, title = "per 1,000 units delivered", "Complaints per 1,000 units delivered"
+    else:
+        values = [float(d["count"] or 0) for d in timeline]
+        name, title = "complaints", "Complaints per day (no delivered orders stored)"
+    return stacked_bars(
+        f"rate-{cluster.id}",
+        labels,
+        [Series(name, values)],
+        title=f"{title}: {cluster.title}",
+        unknown=unknown,
+        marks=page["marks"],
     )
 
 
@@ -136,6 +163,7 @@ def cluster_page(
             return _problem(request, f"There is no defect cluster {cluster_id}.", 404)
         alerts = list_alerts(session, cluster_id=cluster_id, limit=100)
         product = product_names(session).get(cluster.product_id, "?")
+        page = cluster_page_data(session, cluster, utcnow())
     return render(
         request,
         "cluster.html",
@@ -143,6 +171,9 @@ def cluster_page(
             "cluster": cluster,
             "alerts": alerts,
             "product": product,
+            "page": page,
+            "rate_chart": rate_chart(cluster, page),
+            "languages": LANGUAGES,
             "chart": growth_chart(cluster),
             "days": daily_counts(cluster),
             "may_decide": viewer.can("product"),
@@ -193,6 +224,50 @@ def alert_form(
     return RedirectResponse(
         f"/clusters/{alert.cluster_id}?done={action}-alert-{alert_id}", status_code=303
     )
+
+
+@router.post("/clusters/{cluster_id}/snooze", summary="Snooze a defect cluster's notices")
+def snooze_form(
+    request: Request,
+    cluster_id: Id,
+    engine: AppEngine,
+    viewer: Decider,
+    until: Annotated[str, Form(max_length=40)] = "",
+    reason: Reason = "",
+) -> Response:
+    moment = None
+    if until.strip():
+        try:
+            moment = datetime.fromisoformat(until.strip())
+        except ValueError:
+            return _problem(request, f"{until!r} is no date: use YYYY-MM-DD.", 422)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    try:
+        snooze(engine, cluster_id, moment, by=viewer.username, reason=reason.strip() or None)
+    except LookupError:
+        return _problem(request, f"There is no defect cluster {cluster_id}.", 404)
+    except LifecycleError as exc:
+        return _problem(request, str(exc), 422)
+    done = "snooze" if moment else "wake"
+    return RedirectResponse(f"/clusters/{cluster_id}?done={done}-cluster", status_code=303)
+
+
+@router.post("/clusters/{cluster_id}/ticket", summary="Link a defect cluster to a ticket")
+def ticket_form(
+    request: Request,
+    cluster_id: Id,
+    engine: AppEngine,
+    viewer: Decider,
+    url: Annotated[str, Form(max_length=2100)] = "",
+) -> Response:
+    try:
+        link_ticket(engine, cluster_id, url, by=viewer.username)
+    except LookupError:
+        return _problem(request, f"There is no defect cluster {cluster_id}.", 404)
+    except LifecycleError as exc:
+        return _problem(request, str(exc), 422)
+    return RedirectResponse(f"/clusters/{cluster_id}?done=ticket-linked", status_code=303)
 
 
 @router.post("/clusters/{cluster_id}/{action}", summary="Dismiss or resolve a defect cluster")

@@ -12,11 +12,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from ascolto.localization import N_
-from ascolto.review.corrections import CorrectionError, correct, labels_of, undo
+from ascolto.review.corrections import CorrectionError, Outcome, correct, labels_of, undo
 from ascolto.review.queue import Reviewer
 from ascolto.settings import Settings
 from ascolto.web.deps import AppEngine, AppSettings, CurrentViewer, Viewer, csrf_protect, require
@@ -86,7 +87,7 @@ async def correct_labels(
         with session_scope(engine) as session:
             current = labels_of(get_labels(session, mention_id=mention_id))
             changes = changes_from_form(form, current)
-            correct(
+            outcome = correct(
                 session,
                 settings,
                 mention_id,
@@ -97,6 +98,7 @@ async def correct_labels(
     except CorrectionError as exc:
         status = 404 if str(exc).startswith("no mention") else 422
         return _problem(request, str(exc), status, back)
+    _cluster_again(settings, engine, outcome)
     return RedirectResponse(back, status_code=303)
 
 
@@ -122,7 +124,19 @@ async def undo_correction(
                 )
     except CorrectionError as exc:
         return _problem(request, str(exc), 409, back)
+    _cluster_again(settings, engine, outcome)
     return RedirectResponse(back, status_code=303)
+
+
+def _cluster_again(settings: Settings, engine: Engine, outcome: Outcome) -> None:
+    """A complaint label changed: the scheduler's next detection run is moved to now (the
+    same detection reads every changed label, so relabelled members leave their cluster)."""
+    from ascolto.runtime.jobs import defects_soon
+
+    if settings.defects.enabled and {"complaint", "issues", "products", "sentiment"} & set(
+        outcome.changed
+    ):
+        defects_soon()
 
 
 def changes_from_form(form: FormData, current: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -17,6 +17,7 @@ from ascolto.web.deps import AppEngine, AppSettings, CurrentViewer, csrf_protect
 from ascolto.web.templating import render
 from outreach.campaigns.reports import Figures, figures
 from outreach.metrics import ResponseMetrics
+from storage.blind_spots import blind_windows, unknown_days
 from storage.campaigns import report_rows
 from storage.dashboard import (
     DayCount,
@@ -51,12 +52,15 @@ class Overview:
     alert_count: int
     alerts: list[Alert]
     products: dict[int, str]
+    unknown_days: dict[str, list[str]] = field(default_factory=dict)
+    """UTC day (ISO) -> sources down that day: its counts are unknown, not zero."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {
             "days": self.days,
             "since": self.since.isoformat(),
+            "unknown_days": self.unknown_days,
             "mentions_by_sentiment": [
                 {"day": c.day.isoformat(), "sentiment": c.group, "count": c.count}
                 for c in self.by_sentiment
@@ -110,6 +114,7 @@ def overview(session: Session, settings: Settings, *, days: int, now: datetime) 
         alert_count=count,
         alerts=alerts,
         products=product_names(session) if alerts else {},
+        unknown_days=unknown_days(blind_windows(session, since=since, until=now), since, now),
     )
 
 
@@ -158,6 +163,12 @@ def charts(view: Overview) -> dict[str, Any]:
         (gettext("median"), _minutes(view.response.first_response_median)),
         (gettext("90th percentile"), _minutes(view.response.first_response_p90)),
     ]
+    unknown = [
+        ", ".join(view.unknown_days.get(d.isoformat(), [])) + " down"
+        if view.unknown_days.get(d.isoformat())
+        else ""
+        for d in view.day_list
+    ]
     return {
         "sentiment_chart": stacked_bars(
             "by-sentiment",
@@ -167,12 +178,14 @@ def charts(view: Overview) -> dict[str, Any]:
                 for s in day_series(view.day_list, sentiment, groups)
             ],
             title=gettext("Mentions per day by sentiment"),
+            unknown=unknown,
         ),
         "source_chart": stacked_bars(
             "by-source",
             labels,
             day_series(view.day_list, source, sources),
             title=gettext("Mentions per day by source"),
+            unknown=unknown,
         ),
         "frt_chart": target_bars(
             "frt",

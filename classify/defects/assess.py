@@ -62,7 +62,14 @@ def measure(state: ClusterState, ctx: Context, config: DefectConfig) -> Measures
     # cluster has alerted it is a known defect: its earlier burst is no background pace.
     older = state.counted - recent - previous if state.alert_level == 0 else 0
     before = ctx.now - timedelta(hours=2 * config.window_hours)
-    span = max((before - state.first_at).total_seconds() / 3600, config.window_hours)
+    hours = (before - state.first_at).total_seconds() / 3600
+    span = max(hours, config.window_hours)
+    if ctx.rates is not None and ctx.rates.blind and hours > 0:
+        # Hours nobody could hear are no quiet hours: the pace is over the hours heard
+        # (and the shortest span counted shrinks in the same proportion).
+        blind = ctx.rates.blind_hours(hour_index(state.first_at), hour_index(before))
+        heard = max(hours - blind, 1.0)
+        span = max(heard, config.window_hours * heard / hours)
     own = older / span * config.window_hours if older > 0 else 0.0
     expected = max(share * ctx.product_recent, own)
     baseline = None

@@ -75,6 +75,19 @@ class DefectConfig:
     history_days: int = 90
     """Days of daily counts kept per cluster (growth over time)."""
 
+    # Names and keywords.
+    ignore_words: frozenset[str] = frozenset()
+    """Words never used as keywords: the brand's and its products' own names (case-folded)."""
+    product_names: tuple[str, ...] = ()
+    """Every product's name, to name a trigger such as "with Acme Buds"."""
+    languages: tuple[tuple[str, str], ...] = ()
+    """(product, language) pairs: clusters are named in their team's language (en, it);
+    products not listed are named in English."""
+
+    def language_of(self, product: str) -> str:
+        """The language a product's clusters are named in."""
+        return dict(self.languages).get(product, "en")
+
     def __post_init__(self) -> None:
         sims = (self.similarity, self.merge_similarity, self.related_similarity)
         if not all(0.0 < s <= 1.0 for s in sims):

@@ -13,6 +13,7 @@ from classify.defects.config import DefectConfig
 from classify.defects.keywords import class_tfidf, make_title
 from classify.defects.membership import add_member, merge_into, new_cluster, trim_history
 from classify.defects.model import Complaint, ProductRates, UpdateResult, Vector, require_utc
+from classify.defects.naming import cluster_name
 from classify.defects.state import ClusterState
 
 log = logging.getLogger(__name__)
@@ -259,11 +260,21 @@ class DefectDetector:
             targets = [i for i, s in enumerate(states) if s.key in touched]
             if not targets:
                 continue
-            found = class_tfidf([s.terms for s in states], targets, config.keywords)
-            for i, keywords in zip(targets, found, strict=True):
+            # The brand's own names are in every cluster: never a keyword.
+            wanted = config.keywords + len(config.ignore_words)
+            found = class_tfidf([s.terms for s in states], targets, wanted)
+            for i, ranked in zip(targets, found, strict=True):
                 state = states[i]
+                keywords = [k for k in ranked if k not in config.ignore_words][: config.keywords]
                 state.keywords = keywords
-                state.title = make_title(keywords, state.representatives(config.representatives))
+                texts = [sample.text for sample in state.samples]
+                state.title = cluster_name(
+                    state.product,
+                    texts,
+                    language=config.language_of(state.product),
+                    keywords=keywords,
+                    other_products=[p for p in config.product_names if p != state.product],
+                ) or make_title(keywords, state.representatives(config.representatives))
 
     def _assess(
         self,

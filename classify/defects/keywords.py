@@ -32,6 +32,15 @@ _STOPWORD_TEXT = """
     questa questi queste quello quella quelli quelle mio mia miei mie tuo tua suo sua
     nostro nostra loro più meno molto poco tutto tutti tutte ancora già solo dopo prima
     quando dove perché perche cosa mai ora qui qua però pero oppure anzi quindi allora
+    anyone else same like just really know think since last first new now today yesterday
+    still getting day days week weeks got lot lots much many every everyone someone
+    something anything nothing thing things way back going make made want need says said
+    tried try trying see seen seems look looks around well good bad sure maybe yes
+    ogni ogni tutto fatto fare fa stesso stessa stessi cosa cose qualcuno nessuno niente
+    sempre proprio volta volte giorno giorni settimana ieri oggi adesso appena ciao grazie
+    salve tutti ecco dice detto però poi così cosi bene male forse sia sta sto stai hai
+    ho ha abbiamo mar gen feb apr mag giu lug ago set ott nov dic jan jun jul aug sep oct
+    dec
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 

@@ -48,6 +48,16 @@ class ProductRates:
     """Complaint mentions of the product per day over its baseline period."""
     days: float = 0.0
     """Length of that baseline period (0 when the product has just launched)."""
+    blind: tuple[tuple[int, int], ...] = ()
+    """Hours (as [start, end) hour indexes since the epoch) when a source was not heard
+    from: a cluster's own pace is measured without them, so a gap is not read as calm."""
+
+    def blind_hours(self, start: int, end: int) -> int:
+        """Hours of [start, end) inside a blind window (overlaps counted once)."""
+        hours: set[int] = set()
+        for a, b in self.blind:
+            hours.update(range(max(a, start), min(b, end)))
+        return len(hours)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,9 @@ class TeamSettings(Section):
         None,
         description="Name of the secret that signs requests to `webhook_url` (HMAC-SHA256).",
     )
+    language: Literal["en", "it"] = Field(
+        "en", description="Language of the names of its products' defect clusters and alerts."
+    )
     digest: bool = Field(
         False, description="One daily digest of the day's alerts instead of one per alert."
     )

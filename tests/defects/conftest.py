@@ -80,10 +80,12 @@ class World:
         source: str = "forum",
         when: datetime | None = None,
         platform: str | None = None,
+        title: str | None = None,
     ) -> int:
         n = next(_serial)
         item = NewMention(
             external_id=f"m-{n}",
+            title=title,
             text=text,
             author_handle=author,
             author_platform=platform or (source if author else None),
@@ -102,6 +104,8 @@ class World:
         products: list[str],
         complaint: bool = True,
         issues: list[str] | None = None,
+        sentiment: str = "negative",
+        language: str = "en",
     ) -> None:
         from storage.models import Mention
 
@@ -115,8 +119,8 @@ class World:
                         mention_id=mention_id,
                         content_hash=mention.content_hash,
                         model_version=MODEL,
-                        language="en",
-                        sentiment="negative",
+                        language=language,
+                        sentiment=sentiment,
                         complaint=complaint,
                         issues=list(issues if issues is not None else ["defect"]),
                         products=products,

@@ -107,7 +107,7 @@ def test_a_mention_corrected_into_a_complaint_joins_on_the_next_run(
     (found,) = world.clusters()
     assert world.members(found.id or 0) == set(members)
 
-    assert fix(settings, engine, quiet, complaint=True) == []
+    assert fix(settings, engine, quiet, complaint=True, issue=["defect"]) == []
     report = detect(settings, engine, at(days=3, hours=1))
     assert report.complaints == 1
     assert world.members(found.id or 0) == set(members) | {quiet}

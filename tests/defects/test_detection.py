@@ -61,7 +61,7 @@ def test_first_alert_needs_the_minimum_size_and_distinct_authors(
     (alert,) = world.alerts()
     assert report.alerts == [alert.id]
     assert (alert.cluster_id, alert.level, alert.status) == (cluster.id, 1, "open")
-    assert alert.title.startswith("Acme Tab 3: ")
+    assert alert.title == "Acme Tab 3 · battery drains in standby"
     evidence = alert.evidence
     assert (evidence["size"], evidence["authors"]) == (5, 5)
     assert evidence["keywords"]
