@@ -217,7 +217,8 @@ def encoders_table() -> str:
 
 def _chosen_cv(head: dict[str, Any]) -> float | None:
     for row in head.get("grid", []):
-        if row.get("C") == head.get("chosen_C"):
+        # A head scored by another measure (urgency: micro-F1) has no macro-F1 to show.
+        if row.get("C") == head.get("chosen_C") and "cv_macro_f1" in row:
             return float(row["cv_macro_f1"])
     return None
 
