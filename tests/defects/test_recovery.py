@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from ascolto.defects.detection import detect_defects
 from ascolto.defects import detection as defects
+from ascolto.defects.detection import detect_defects
 from storage.db import session_scope
 from storage.defects import StaleWrite, update_cluster
 from storage.models import DefectWatch
