@@ -57,8 +57,10 @@ def drafted_mentions(engine: Engine) -> set[int]:
 def test_unsure_labels_wait_for_a_person_then_are_acted_on(
     engine: Engine, settings: Settings
 ) -> None:
-    sure = add_mention(engine, handle="a", confidence=0.93)
-    unsure = add_mention(engine, handle="b", confidence=0.55, text="Acme Tab 3... well. Hmm.")
+    sure = add_mention(engine, handle="a", confidence=0.93, issues=("defect",))
+    unsure = add_mention(
+        engine, handle="b", confidence=0.55, issues=("defect",), text="Acme Tab 3... well. Hmm."
+    )
     older_model = add_mention(engine, handle="c", confidence=None)
 
     draft_pending(settings, engine, now=NOW)
