@@ -237,7 +237,7 @@ PERSONAL_DATA: dict[str, Holding] = {
     ),
     "user": Holding(
         {"username": "who signs in", "password_hash": "to check their password"},
-        _plain("role"),
+        _plain("role", "language"),
         "staff",
     ),
     "websession": Holding({"token_hash": "the signed-in browser"}, _plain("csrf_token"), "staff"),
