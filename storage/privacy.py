@@ -217,7 +217,7 @@ PERSONAL_DATA: dict[str, Holding] = {
             "keywords": "terms from the members' texts",
             "title": "a title taken from a member's text",
         },
-        _plain("key", "status", "growth", "sources", "reasons"),
+        _plain("key", "status", "growth", "sources", "reasons", "ticket_url"),
         "scrub",
     ),
     "defectclustermember": Holding({}, erasure="delete"),
