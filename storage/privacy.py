@@ -98,6 +98,8 @@ PERSONAL_DATA: dict[str, Holding] = {
     "classification": Holding(
         {"corrected": "who corrected a label (staff), and the label"},
         _plain(
+            "severity",
+            "severity_scores",
             "model_version",
             "content_hash",
             "language",
