@@ -31,6 +31,8 @@ pytestmark = pytest.mark.slow
 WAIT = 60.0  # seconds any one thing may take before the test gives up
 POLL = 0.2
 FINISHED = ("ok", "not_modified")
+# Stored next to every listener job while privacy retention and recheck are on (the default).
+PRIVACY_JOBS = ["recheck", "retention"]
 
 
 def free_port() -> int:
@@ -265,7 +267,11 @@ def test_run_polls_serves_and_stops_on_sigterm(
     assert runs[0].items_new == 8
     assert all(r.trigger == "schedule" for r in runs)
     assert db.lease("news") == (None, None)
-    assert [r[0] for r in db.rows("SELECT id FROM apscheduler_jobs")] == ["listen:news"]
+    # The privacy jobs (retention, recheck) are stored beside the source's.
+    assert sorted(r[0] for r in db.rows("SELECT id FROM apscheduler_jobs")) == [
+        "listen:news",
+        *PRIVACY_JOBS,
+    ]
 
     records = log_records(running.log())
     assert "Traceback" not in running.log()
@@ -355,8 +361,8 @@ def test_killed_mid_run_then_restarted(
     assert owner.endswith(f":{killed_pid}")
     assert until is not None
     assert len(db.mentions()) == 10  # nothing half-written
-    jobs = db.rows("SELECT id, next_run_time FROM apscheduler_jobs")
-    assert [j.id for j in jobs] == ["listen:forum"]
+    jobs = db.rows("SELECT id, next_run_time FROM apscheduler_jobs ORDER BY id")
+    assert [j.id for j in jobs] == ["listen:forum", *PRIVACY_JOBS]
     due = jobs[0].next_run_time
     assert header(server.hits("/feed")[1], "If-None-Match") == '"v1"'
 
@@ -383,7 +389,10 @@ def test_killed_mid_run_then_restarted(
     assert {external_id for external_id, _ in mentions} == {f"acme-{n:03d}" for n in range(40)}
     # The restart resumed the stored job on its stored schedule, with the stored cursor.
     assert after[0].started_at.timestamp() >= due - 0.5
-    assert [j.id for j in db.rows("SELECT id FROM apscheduler_jobs")] == ["listen:forum"]
+    assert sorted(j.id for j in db.rows("SELECT id FROM apscheduler_jobs")) == [
+        "listen:forum",
+        *PRIVACY_JOBS,
+    ]
     resumed = server.hits("/feed")[2]
     assert header(resumed, "If-None-Match") == '"v1"'
     assert db.lease("forum") == (None, None)

@@ -63,7 +63,6 @@ app.add_typer(cli_users.app, name="user", hidden=True)
 app.add_typer(cli_tokens.app, name="tokens")
 app.add_typer(cli_queue.app, name="queue")
 app.add_typer(cli_labels.app, name="labels")
-app.command("model")(cli_model.model_command)
 app.add_typer(cli_policy.app, name="policy")
 app.add_typer(cli_defects.defects_app, name="defects")
 app.add_typer(cli_defects.defects_app, name="clusters", hidden=True)
@@ -840,6 +839,9 @@ def config_reference() -> None:
 
     print(settings_reference(), end="")
 
+
+# After the everyday commands in `ascolto --help`.
+app.command("model")(cli_model.model_command)
 
 # Last in `ascolto --help`: only the distributed mode and benchmarks need them.
 app.command()(cli_distributed.worker)

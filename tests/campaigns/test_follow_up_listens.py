@@ -83,7 +83,10 @@ def test_the_follow_up_is_shown_next_to_the_answer_it_follows(
     assert "Survey answer this e-mail follows" in html
     assert "CSAT 2/5" in html
     assert "NPS 3/10" in html
-    assert html.index("Survey answer this e-mail follows") < html.index("#1042")
+    # The answer heads the column beside the reply, where a mention would stand.
+    reply, side = html.split('<section class="mention"', 1)
+    assert "#1042" in reply
+    assert "Survey answer this e-mail follows" in side
     assert COMMENT in html
 
 
