@@ -26,6 +26,11 @@ CARE_FILES = {
     "bitext_customer_support": ["bitext_customer_support_sample.csv"],
     "banking77": ["train.csv"],
 }
+# The test files of the sets that ship one: only `ascolto eval` (the benchmark) reads them.
+CARE_TEST_FILES = {
+    "it_public_service_tweets": ["test.csv"],
+    "banking77": ["test.csv"],
+}
 
 
 def head_lines(src: Path, dst: Path, n: int) -> None:
@@ -46,10 +51,13 @@ def head_csv(src: Path, dst: Path, n: int) -> None:
             writer.writerow(row)
 
 
-def copy_care_sets(root: Path, n: int = 120) -> None:
-    """Every care set's training files, cut to `n` records each, under `root`."""
+def copy_care_sets(root: Path, n: int = 120, *, test_files: bool = False) -> None:
+    """Every care set's training files (and their test files for an evaluation), cut to `n`
+    records each, under `root`."""
     for folder, files in CARE_FILES.items():
         (root / folder).mkdir(parents=True, exist_ok=True)
+        if test_files:
+            files = files + CARE_TEST_FILES.get(folder, [])
         for name in files:
             copy = head_csv if name.endswith(".csv") else head_lines
             copy(DATASETS / folder / name, root / folder / name, n)

@@ -45,7 +45,7 @@ def mini_datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
         raw = (DATASETS / reviews.name / f"{name}.json").read_text(encoding="utf-8").strip()
         rows = json.loads(re.sub(r",\s*\]\s*$", "]", raw))[:15]
         (reviews / f"{name}.json").write_text(json.dumps(rows), encoding="utf-8")
-    copy_care_sets(root)
+    copy_care_sets(root, test_files=True)
     return root
 
 

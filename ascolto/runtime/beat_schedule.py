@@ -10,6 +10,17 @@ from celery.schedules import schedule as every
 from ascolto.runtime.scheduler import steps
 from ascolto.settings import Settings
 
+# The in-process scheduler's job ids (`jobs.*_JOB_ID`) and the Celery task that runs each.
+STEP_TASKS = {
+    "classify": "ascolto.classify",
+    "draft": "ascolto.draft",
+    "defects": "ascolto.defects",
+    "deliver": "ascolto.deliver",
+    "campaigns": "ascolto.campaigns",
+    "retention": "ascolto.retention",
+    "recheck": "ascolto.recheck",
+}
+
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     """One entry per polled source (`listen:<name>`) and one per enabled step, each with
@@ -26,7 +37,7 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             )
     for step in steps(settings):
         if step.enabled:
-            entries[step.job_id] = _entry(f"ascolto.{step.job_id}", step.interval)
+            entries[step.job_id] = _entry(STEP_TASKS[step.job_id], step.interval)
     return entries
 
 

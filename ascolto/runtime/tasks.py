@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ascolto.database import engine_for
 from ascolto.runtime import jobs
+from ascolto.runtime.beat_schedule import STEP_TASKS, beat_schedule
 from ascolto.runtime.locks import step_lock
 from ascolto.settings import Settings, get_settings
 from storage.errors import SettingsError
@@ -34,17 +35,6 @@ app = Celery("ascolto", set_as_current=False)
 BUSY_RETRIES = 3
 # Database errors (a dropped connection) are retried this many times.
 DATABASE_RETRIES = 5
-
-# The in-process scheduler's job ids (`jobs.*_JOB_ID`) and the task that runs each.
-STEP_TASKS = {
-    "classify": "ascolto.classify",
-    "draft": "ascolto.draft",
-    "defects": "ascolto.defects.detection",
-    "deliver": "ascolto.deliver",
-    "campaigns": "ascolto.campaigns",
-    "retention": "ascolto.retention",
-    "recheck": "ascolto.recheck",
-}
 
 
 def check_distributed(settings: Settings) -> None:
@@ -63,8 +53,6 @@ def check_distributed(settings: Settings) -> None:
 
 def configure(settings: Settings) -> Celery:
     """Point the Celery app at the configured broker, with the schedule from the settings."""
-    from ascolto.runtime.beat_schedule import beat_schedule
-
     check_distributed(settings)
     broker = settings.broker
     app.conf.update(
@@ -138,7 +126,7 @@ def classify(self: Task) -> str:
     return _run_step(self, "classify", jobs.classify)
 
 
-@_task("ascolto.defects.detection")
+@_task("ascolto.defects")
 def defects(self: Task) -> str:
     """Group new complaints into defect clusters and raise alerts."""
     return _run_step(self, "defects", jobs.defects)

@@ -98,7 +98,8 @@ def test_acknowledge_an_alert(page: Any, live_app: LiveApp, console: list[str]) 
     page.wait_for_url(f"{live_app.url}/clusters/{cluster_id}?done=*")
     assert "acknowledge alert" in page.get_by_role("status").inner_text()
     expect(page.locator(f"tr[data-alert='{alert_id}']")).to_contain_text("acknowledged")
-    expect(page.locator("svg.chart")).to_have_count(1)
+    # The rate per delivered unit over time, and the cluster's growth.
+    expect(page.locator("svg.chart")).to_have_count(2)
     snapshot(page, "web-cluster")
     with Session(live_app.engine) as session:
         alert = session.get(Alert, alert_id)

@@ -36,6 +36,18 @@ def test_beat_sends_each_enabled_step_at_the_in_process_scheduler_s_interval(
     assert "draft" not in schedule
 
 
+def test_every_beat_entry_names_a_task_the_workers_run(tmp_path: Path, sqlite_url: str) -> None:
+    body = (
+        "[classify]\nenabled = true\n\n[outreach]\nenabled = true\n\n"
+        "[defects]\nenabled = true\n\n" + SOURCES
+    )
+    settings = load_settings(write_settings(tmp_path / "settings.toml", sqlite_url, body))
+    schedule = beat_schedule(settings)
+    assert {"classify", "defects", "draft"} <= set(schedule)
+    # A name the workers do not know is discarded by them, and the step never runs.
+    assert {entry["task"] for entry in schedule.values()} <= set(tasks.app.tasks)
+
+
 def test_a_new_beat_entry_is_due_at_once_and_a_run_one_waits_its_interval() -> None:
     entry = Scheduler.Entry(name="classify", task="ascolto.classify", schedule=30.0, app=tasks.app)
     assert entry.is_due()[0]

@@ -73,30 +73,49 @@
     var ordered = [];
     Array.prototype.slice.call(fresh.children).forEach(function (row) {
       var id = row.getAttribute("data-draft");
-      if (id && !before[id]) {
+      var old = id ? before[id] : null;
+      if (id && !old) {
         row.classList.add("new");
         arrived += 1;
-      } else if (id && before[id] && before[id].classList.contains("new")) {
+      } else if (old && old.classList.contains("new")) {
         row.classList.add("new");
       }
-      ordered.push(focusedRow && id === focusedRow.getAttribute("data-draft") ? focusedRow : row);
+      // The focused row, and any row whose content did not change, stays the same node:
+      // focus, a selection or a link under the pointer is never swapped out.
+      if (old && (old === focusedRow || old.innerHTML === row.innerHTML)) {
+        ordered.push(old);
+      } else {
+        ordered.push(row);
+      }
     });
-    // Everything but the focused row is replaced; the focused row itself never moves, so
-    // the browser keeps focus on it.
+    var keep = new Set(ordered);
     Array.prototype.slice.call(body.children).forEach(function (row) {
-      if (row !== focusedRow) {
+      if (!keep.has(row)) {
         row.remove();
       }
     });
-    var kept = focusedRow && focusedRow.parentNode === body ? focusedRow : null;
+    // Put the rows in order, moving only those out of place; the focused row itself never
+    // moves (others move around it), so the browser keeps focus on it.
+    var kept = focusedRow && keep.has(focusedRow) ? focusedRow : null;
     var seenKept = false;
+    var cursor = body.firstChild;
     ordered.forEach(function (row) {
       if (row === kept) {
         seenKept = true;
-      } else if (kept && !seenKept) {
-        body.insertBefore(document.adoptNode(row), kept);
+        cursor = kept.nextSibling;
+        return;
+      }
+      if (row.ownerDocument !== document) {
+        row = document.adoptNode(row);
+      }
+      if (kept && !seenKept) {
+        if (row.nextSibling !== kept || row.parentNode !== body) {
+          body.insertBefore(row, kept);
+        }
+      } else if (row !== cursor) {
+        body.insertBefore(row, cursor);
       } else {
-        body.appendChild(document.adoptNode(row));
+        cursor = cursor.nextSibling;
       }
     });
     if (focusedRow && !kept) {
