@@ -185,7 +185,8 @@ def load_pool(datasets: Path, cache_dir: Path | None) -> Pool:
     classifier = Classifier.from_settings(ClassifierSettings(threads=2))
     encoder, heads = classifier.encoder, classifier.heads
     x = cached_encode(encoder, texts, cache_dir)
-    complaint = heads.complaint.decide(heads.complaint.scores(x))[:, 0]
+    scores, threshold = classifier.complaint_scores(x)
+    complaint = scores >= threshold
     defect = heads.issues.decide(heads.issues.scores(x))[:, heads.issues.labels.index("defect")]
     italian = np.arange(len(texts)) >= english
     keep = np.flatnonzero(complaint | defect | italian)

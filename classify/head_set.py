@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from classify.heads import Head
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 HEAD_NAMES = ("sentiment", "sentiment_it", "complaint", "issues", "urgency")
 # Heads a directory may lack (trained for an older recipe): the labels they give stay empty.
-OPTIONAL_HEAD_NAMES = ("severity",)
+OPTIONAL_HEAD_NAMES = ("severity", "care_sentiment", "care_complaint")
 CARD = "card.json"
 
 
@@ -35,6 +40,9 @@ class HeadSet:
     urgency: Head
     card: dict[str, Any]
     severity: Head | None = None
+    # Blended into sentiment and complaint (classify/care_heads.py).
+    care_sentiment: Head | None = None
+    care_complaint: Head | None = None
 
     @property
     def version(self) -> str:
@@ -71,3 +79,15 @@ class HeadSet:
 def default_head_dir(encoder_version: str) -> Path:
     """Where the package ships the heads for this encoder."""
     return SHIPPED_DIR / slug(encoder_version)
+
+
+def save_heads(heads: Sequence[Head], out: Path) -> str:
+    """Write each head to `out`; returns the heads' version (date and content digest)."""
+    out.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    for head in sorted(heads, key=lambda h: h.name):
+        head.save(out / f"{head.name}.npz")
+        for w, b in head.layers:
+            digest.update(w.tobytes() + b.tobytes())
+        digest.update(np.asarray(head.scale + head.shift + head.thresholds, np.float64).tobytes())
+    return dt.date.today().strftime("%Y%m%d") + "-" + digest.hexdigest()[:8]

@@ -28,7 +28,7 @@ from classify.datasets import URGENCY_TYPES, carries, prepare, read_seed
 from classify.embedding_cache import default_cache_dir
 from classify.encoders import build_encoder
 from classify.fitting import binary_ece, fit_platt, fit_temperature, softmax_ece
-from classify.head_set import CARD, HeadSet, default_head_dir
+from classify.head_set import CARD, HeadSet, default_head_dir, save_heads
 from classify.heads import Head
 from classify.pipeline import DEFAULT_ENCODER
 from classify.train import (
@@ -41,7 +41,6 @@ from classify.train import (
     _embed,
     _f1,
     _multi_hot,
-    save_heads,
     train_severity,
     train_urgency,
 )

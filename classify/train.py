@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import logging
 import time
@@ -52,7 +51,7 @@ from classify.fitting import (
     macro_recall,
     softmax_ece,
 )
-from classify.head_set import CARD, default_head_dir
+from classify.head_set import CARD, HeadSet, default_head_dir, save_heads
 from classify.heads import Array, Head
 from classify.pipeline import DEFAULT_ENCODER
 from classify.urgency_rules import keyword_urgency
@@ -654,7 +653,12 @@ def train_all(
         x_s[with_urgency], y_u, keywords, list(groups[with_urgency]), seed
     )
 
-    heads = (sentiment, sentiment_it, complaint, issues, urgency, severity)
+    # The care heads blend into sentiment and complaint (classify/care_heads.py).
+    from classify.care_heads import fit_care_heads
+
+    general = HeadSet(sentiment, sentiment_it, complaint, issues, urgency, {}, severity)
+    care_heads, care_card = fit_care_heads(encoder, general, datasets_dir, cache, seed)
+    heads = (sentiment, sentiment_it, complaint, issues, urgency, severity, *care_heads)
     version = save_heads(heads, out)
     card: dict[str, Any] = {
         "encoder": encoder.version,
@@ -691,23 +695,14 @@ def train_all(
             "severity": severity_card,
             "issues": issues_card,
             "urgency": urgency_card,
+            **{head.name: care_card[head.name] for head in care_heads},
         },
     }
+    for head in care_heads:
+        card["data"][head.name] = care_card["data"]
     (out / CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     log.info("wrote heads to %s in %.0fs", out, card["seconds"])
     return card
-
-
-def save_heads(heads: Sequence[Head], out: Path) -> str:
-    """Write each head to `out`; returns the heads' version (date and content digest)."""
-    out.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    for head in sorted(heads, key=lambda h: h.name):
-        head.save(out / f"{head.name}.npz")
-        for w, b in head.layers:
-            digest.update(w.tobytes() + b.tobytes())
-        digest.update(np.asarray(head.scale + head.shift + head.thresholds, np.float64).tobytes())
-    return dt.date.today().strftime("%Y%m%d") + "-" + digest.hexdigest()[:8]
 
 
 def _intent_rows(

@@ -215,6 +215,81 @@ def encoders_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def care_table() -> str:
+    """Customer-care text (hand-made sets and public care sets, test splits): ascolto, its
+    general heads without the care heads, and the baselines, from `classify.json`."""
+    lines = [
+        "| set (test split) | language | measure | texts | ascolto | general heads only "
+        "| VADER | majority | target |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def row(name: str, lang: str, measure: str, n: Any, node: dict[str, Any], target: Any) -> None:
+        cells = [node.get(k) for k in ("ours", "general_heads_only", "vader", "majority")]
+        lines.append(
+            f"| {name} | {lang} | {measure} | {fmt(n, ',')} | "
+            + " | ".join(fmt(c, ".3f") for c in cells)
+            + f" | {fmt(target, '.2f')} |"
+        )
+
+    hand = value("classify.json", "hand_made")
+    care = hand["care_mentions"].get("target", {})
+    stream = hand["brand_stream"].get("target", {})
+    for lang in ("it", "en"):
+        block = hand["care_mentions"][lang]
+        for task, measure, figures, target in (
+            ("sentiment", "sentiment accuracy", "accuracy", "sentiment_accuracy"),
+            ("complaint", "complaint F1", "f1", "complaint_f1"),
+        ):
+            node = block[task]
+            row("care mentions", lang, measure, node["n"], node[figures], care.get(target))
+    for lang in ("it", "en"):
+        block = hand["brand_stream"][lang]["complaint"]
+        for measure, target in (
+            ("precision", "complaint_precision"),
+            ("recall", "complaint_recall"),
+        ):
+            node = {"ours": block["ours"][measure]}
+            for other in ("general_heads_only", "vader"):
+                if other in block:
+                    node[other] = block[other][measure]
+            row("brand stream", lang, f"complaint {measure}", block["n"], node, stream.get(target))
+    for name, label in (
+        ("italian_reviews", "Italian reviews"),
+        ("english_reviews", "English reviews"),
+    ):
+        block = hand[name]
+        row(
+            label,
+            block["lang"],
+            "polarity accuracy (1-2 vs 4-5 stars)",
+            block["n"],
+            block["polarity_accuracy"],
+            block.get("target_polarity_accuracy"),
+        )
+    sets = value("classify.json", "care_sets")
+    block = sets["it_public_service_tweets"]
+    row(
+        "Italian tweets to public services",
+        "it",
+        "sentiment macro-F1",
+        block["sentiment"]["n"],
+        block["sentiment"]["macro_f1"],
+        block.get("target_macro_f1"),
+    )
+    for name in ("x_fincorp", "cesamard_aspect"):
+        block = sets[name]
+        row(
+            name,
+            block["lang"],
+            "complaint F1",
+            block["complaint"]["n"],
+            block["complaint"]["f1"],
+            block.get("target_complaint_f1"),
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _chosen_cv(head: dict[str, Any]) -> float | None:
     for row in head.get("grid", []):
         # A head scored by another measure (urgency: micro-F1) has no macro-F1 to show.
@@ -234,6 +309,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "cli_reference": cli_reference,
     "heads_card": heads_card,
     "encoders_table": encoders_table,
+    "care_table": care_table,
 }
 MARKER = re.compile(r"\{\{\s*((?:" + "|".join(FUNCTIONS) + r")\(.*?\))\s*\}\}", re.DOTALL)
 CODE = re.compile(r"(^[ \t]*```.*?^[ \t]*```[^\n]*$|`[^`\n]+`)", re.DOTALL | re.MULTILINE)

