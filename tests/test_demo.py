@@ -74,6 +74,8 @@ def test_demo_round_covers_every_kind_and_stores_nothing_twice(tmp_path: Path) -
     assert all(r[0][0] == "ok" for r in runs.values()), runs
     assert all(r[0][1] > 0 for r in runs.values()), runs
     assert "stored:" in first.stdout
+    # The next step names the folder the demo was given, so it works as printed.
+    assert f"--config {tmp_path / 'demo' / 'settings.toml'} mentions" in first.stdout
     # Replayed as the days before today, the firmware-2.1 outbreak alerts, named as a
     # person would; news, a price drop, a purchase question and a review never cluster.
     alerts = [line for line in first.stdout.splitlines() if line.startswith("defect alert")]

@@ -162,7 +162,7 @@ def demo(
         server.close()
     _print_reports(reports)
     _demo_labels_and_defects(settings)
-    _print_demo_summary(settings)
+    _print_demo_summary(settings, config)
     if not all(r.ok for r in reports):
         raise typer.Exit(EXIT_FAILED)
 
@@ -262,7 +262,7 @@ def _one_round(settings: Settings, names: list[str], *, dry_run: bool = False) -
     return reports
 
 
-def _print_demo_summary(settings: Settings) -> None:
+def _print_demo_summary(settings: Settings, config: Path) -> None:
     from sqlmodel import Session
 
     from ascolto.database import engine_for
@@ -274,9 +274,13 @@ def _print_demo_summary(settings: Settings) -> None:
         "stored: "
         + ", ".join(f"{value} {name.replace('_', ' ')}" for name, value in figures.items())
     )
+    # The folder given with --dir, so the hint works as printed.
+    demo_dir = "" if config.parent == Path("ascolto-demo") else f" --dir {config.parent}"
     out.print(
-        "next: `ascolto --config ascolto-demo/settings.toml mentions` to read them, "
-        "or `ascolto demo` for the web app"
+        escape(
+            f"next: `ascolto --config {config} mentions` to read them, "
+            f"or `ascolto demo{demo_dir}` for the web app"
+        )
     )
 
 

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from ascolto.defects.detection import cluster_timeline
 from ascolto.defects.rates import cluster_rates, rate_line
+from ascolto.localization import current_language
 from storage.defect_rates import delivered_lines
 from storage.models import Classification, DefectCluster, DefectClusterMember, Mention, Product
 
@@ -44,8 +45,8 @@ def cluster_page_data(session: Session, cluster: DefectCluster, now: datetime) -
             marks[i] = f"{marks[i]}, batch {batch}".lstrip(", ")
     return {
         "rates": rates,
-        "rate_line": rate_line(rates),
-        "rate_line_it": rate_line(rates, "it"),
+        # In the reader's language (the request's).
+        "rate_line": rate_line(rates, current_language()),
         "timeline": timeline,
         "per_day": per_day,
         "marks": marks,

@@ -166,7 +166,8 @@ def rate_line(rates: dict[str, Any] | None, language: str = "en") -> str:
             f"{rates['per_1000']:.2f} reclami ogni 1.000 unità consegnate "
             f"({rates['complaints']} su {rates['units']}; "
             f"intervallo 95% da {low:.2f} a {high:.2f}); "
-            f"base del prodotto {_fmt(base)}, catalogo {_fmt(cat)}. Abbinati agli ordini: "
+            f"base del prodotto {_fmt(base, 'it')}, catalogo {_fmt(cat, 'it')}. "
+            "Abbinati agli ordini: "
             f"{m['order_number']} per numero d'ordine, {m['customer']} per cliente, "
             f"{m['product_time']} per prodotto e data."
         )
@@ -179,5 +180,7 @@ def rate_line(rates: dict[str, Any] | None, language: str = "en") -> str:
     )
 
 
-def _fmt(value: float | None) -> str:
-    return "unknown" if value is None else f"{value:.2f}"
+def _fmt(value: float | None, language: str = "en") -> str:
+    if value is None:
+        return "sconosciuta" if language == "it" else "unknown"
+    return f"{value:.2f}"

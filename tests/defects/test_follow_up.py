@@ -200,10 +200,17 @@ def test_the_cluster_page_shows_rates_unknown_days_orders_and_both_languages(
     with TestClient(app) as client:
         sign_in(client, "pat")
         page = client.get(f"/clusters/{cluster_id}")
+        italian_page = client.get(
+            f"/clusters/{cluster_id}", headers={"Accept-Language": "it-IT,it;q=0.9"}
+        )
     assert page.status_code == 200
     text = page.text
+    # The rate is written in the reader's language, never beside a typed translation.
     assert "complaints per 1,000 units delivered" in text
-    assert "reclami ogni 1.000 unità consegnate" in text
+    assert "reclami ogni 1.000 unità consegnate" not in text
+    assert "reclami ogni 1.000 unità consegnate" in italian_page.text
+    assert "Tasso per unità consegnata" in italian_page.text
+    assert "Ordini coinvolti" in italian_page.text
     assert 'class="unknown"' in text  # the day the forum was blocked
     assert "forum down" in text
     assert 'class="mark"' in text  # the launch and the batch

@@ -18,11 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 METHODS = [
     ("ascolto/**.py", "python"),
     ("ascolto/web/templates/**.html", "jinja2"),
-    ("ascolto/alert_templates/**.j2", "jinja2"),
+    ("ascolto/defects/alert_templates/**.j2", "jinja2"),
 ]
 OPTIONS = {
     "ascolto/web/templates/**.html": {"extensions": "jinja2.ext.i18n"},
-    "ascolto/alert_templates/**.j2": {"extensions": "jinja2.ext.i18n"},
+    "ascolto/defects/alert_templates/**.j2": {"extensions": "jinja2.ext.i18n"},
 }
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -102,7 +102,7 @@ def test_templates_translate_only_literals_with_underscore() -> None:
     call_on_data = re.compile(r"(?<![\w.])_\(\s*[^\"'\s]")
     offenders = [
         f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
-        for folder in ("ascolto/web/templates", "ascolto/alert_templates")
+        for folder in ("ascolto/web/templates", "ascolto/defects/alert_templates")
         for path in sorted((ROOT / folder).rglob("*.*"))
         for number, line in enumerate(path.read_text().splitlines(), 1)
         if call_on_data.search(line)
