@@ -97,9 +97,24 @@ def test_demo_round_covers_every_kind_and_stores_nothing_twice(tmp_path: Path) -
     assert second.returncode == 0, second.stderr
     runs = _runs(db)
     assert all(r[1][0] in ("ok", "not_modified") for r in runs.values()), runs
-    assert all(r[1][1] == 0 for r in runs.values()), runs
+    stored_again = {name: r[1] for name, r in runs.items() if r[1][1] != 0}
+    assert not stored_again, stored_again
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM mention").fetchone()[0] == mentions
+
+
+def test_a_demo_folder_keeps_its_replay_time_for_a_day(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from ascolto.demo import REPLAYED_AT, replay_time
+
+    first = replay_time(tmp_path)
+    # A run a minute later moves the recordings by the same offset: nothing looks new.
+    assert replay_time(tmp_path) == first
+    (tmp_path / REPLAYED_AT).write_text((first - timedelta(days=2)).isoformat())
+    assert replay_time(tmp_path) > first - timedelta(days=1)
+    (tmp_path / REPLAYED_AT).write_text("not a date")
+    assert replay_time(tmp_path) >= first
 
 
 def test_busy_replay_port_is_a_clear_error(tmp_path: Path) -> None:

@@ -138,12 +138,12 @@ def demo(
     """Try ascolto on recorded sources with a ready sign-in: no accounts or settings needed."""
     from ascolto import logs
     from ascolto.database import prepare
-    from ascolto.demo import DEMO_PASSWORD, DEMO_USER, ensure_demo_user, start
+    from ascolto.demo import DEMO_PASSWORD, DEMO_USER, REPLAYED_AT, ensure_demo_user, start
     from ascolto.service import serve
 
     if fresh:
-        for leftover in directory.glob("demo.db*"):
-            leftover.unlink()
+        for leftover in [*directory.glob("demo.db*"), directory / REPLAYED_AT]:
+            leftover.unlink(missing_ok=True)
     server, config = start(directory, web_port=get_settings().web.port, replay_port=replay_port)
     try:
         settings = use_settings(load_settings(config))

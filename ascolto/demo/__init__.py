@@ -8,7 +8,7 @@ it; then either one round of everything runs (`--once`) or the full service star
 from __future__ import annotations
 
 import os
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -153,13 +153,36 @@ token_env = "{DEMO_TOKEN_ENV}"
 """
 
 
+REPLAYED_AT = "replayed-at"
+"""The file in the demo folder that keeps the moment the recordings were moved to."""
+REPLAY_KEPT = timedelta(days=1)
+
+
+def replay_time(directory: Path) -> datetime:
+    """The moment the recordings end in this demo folder: the one of the last run if it was
+    within a day (so the same recordings carry the same dates, and a second run finds
+    nothing new), else now."""
+    from storage.types import utcnow
+
+    now = utcnow()
+    kept = directory / REPLAYED_AT
+    try:
+        before = datetime.fromisoformat(kept.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        before = None
+    if before is not None and before.tzinfo is not None and now - REPLAY_KEPT < before <= now:
+        return before
+    kept.write_text(now.isoformat(), encoding="utf-8")
+    return now
+
+
 def start(
     directory: Path, *, web_port: int = 8000, replay_port: int = REPLAY_PORT
 ) -> tuple[ReplayServer, Path]:
     """Start the replay server and write the demo settings; returns both."""
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        server = ReplayServer.from_recordings(port=replay_port)
+        server = ReplayServer.from_recordings(port=replay_port, now=replay_time(directory))
     except OSError as exc:
         raise AscoltoError(
             f"the demo's replay server cannot listen on 127.0.0.1:{replay_port} ({exc}); "
