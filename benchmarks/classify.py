@@ -95,7 +95,7 @@ def sentiment_block(clf: Classifier, cache: Path | None, datasets: Path) -> dict
         x = cached_encode(clf.encoder, split.texts, cache)
         # As in the pipeline: detected language picks the head (Italian head for "it").
         langs = [code for code, _ in clf.languages.detect(split.texts)]
-        pred = clf.sentiment_scores(x, langs).argmax(1)
+        pred = clf.heads.sentiment_scores(x, langs).argmax(1)
         multilingual_only = clf.heads.sentiment.scores(x).argmax(1)
 
         def score(p: np.ndarray, y: np.ndarray = y, metric: str = metric) -> float:
@@ -108,7 +108,7 @@ def sentiment_block(clf: Classifier, cache: Path | None, datasets: Path) -> dict
             "ours": score(pred),
             "ours_multilingual_head_only": score(multilingual_only),
             **(
-                {"general_heads_only": score(general.sentiment_scores(x, langs).argmax(1))}
+                {"general_heads_only": score(general.heads.sentiment_scores(x, langs).argmax(1))}
                 if general is not None
                 else {}
             ),

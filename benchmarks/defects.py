@@ -185,7 +185,7 @@ def load_pool(datasets: Path, cache_dir: Path | None) -> Pool:
     classifier = Classifier.from_settings(ClassifierSettings(threads=2))
     encoder, heads = classifier.encoder, classifier.heads
     x = cached_encode(encoder, texts, cache_dir)
-    scores, threshold = classifier.complaint_scores(x)
+    scores, threshold = heads.complaint_scores(x)
     complaint = scores >= threshold
     defect = heads.issues.decide(heads.issues.scores(x))[:, heads.issues.labels.index("defect")]
     italian = np.arange(len(texts)) >= english

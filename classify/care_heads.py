@@ -27,6 +27,7 @@ on text addressed to a brand. No test split is read.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -178,6 +179,8 @@ def fit_care_heads(
 ) -> tuple[list[Head], dict[str, Any]]:
     """Fit both care heads, each blended with `general`'s heads; returns them and what the
     card records (the chosen settings and, per part, the figures before and after)."""
+    # The general heads alone: care heads already in the folder are what is being replaced.
+    general = dataclasses.replace(general, care_sentiment=None, care_complaint=None)
     hand = [r for r in hand_made_rows() if r.texts]
     public = [r for r in public_rows(datasets_dir, "train", seed) if r.texts]
     val = [r for r in public_rows(datasets_dir, "val", seed) if r.texts]
@@ -257,14 +260,6 @@ def _sentiment_score(part: str, y: npt.NDArray[np.int64], probs: Array) -> float
     return macro_f1(y, pred)
 
 
-def _general_sentiment(general: HeadSet, x: Array, langs: Sequence[str]) -> Array:
-    probs = general.sentiment.scores(x)
-    italian = np.array([lang == "it" for lang in langs], dtype=bool)
-    if italian.any():
-        probs[italian] = general.sentiment_it.scores(x[italian])
-    return probs
-
-
 def _by_part(parts: Sequence[str]) -> dict[str, npt.NDArray[np.intp]]:
     names = np.array(parts)
     return {name: np.flatnonzero(names == name) for name in dict.fromkeys(parts)}
@@ -322,8 +317,8 @@ class _TaskRows:
 
 def _fit_sentiment(general: HeadSet, t: _TaskRows, seed: int) -> tuple[Head, dict[str, Any]]:
     x_h, y_h, x_v, y_v, parts = t.x_hand, t.y_hand, t.x_val, t.y_val, t.parts
-    base_h = _general_sentiment(general, x_h, t.lang_hand)
-    base_v = _general_sentiment(general, x_v, t.lang_val)
+    base_h = general.sentiment_scores(x_h, t.lang_hand)
+    base_v = general.sentiment_scores(x_v, t.lang_val)
 
     def figures(blend: float, care_h: Array, care_v: Array) -> dict[str, float]:
         mixed_h = (1 - blend) * base_h + blend * care_h
@@ -357,11 +352,10 @@ def _fit_sentiment(general: HeadSet, t: _TaskRows, seed: int) -> tuple[Head, dic
 def _fit_complaint(general: HeadSet, t: _TaskRows, seed: int) -> tuple[Head, dict[str, Any]]:
     x_h, y_h, x_v, y_v, parts = t.x_hand, t.y_hand, t.x_val, t.y_val, t.parts
     # The classifier never calls a post it reads as positive a complaint.
-    gate_h = _general_sentiment(general, x_h, t.lang_hand).argmax(1) != 2
-    gate_v = _general_sentiment(general, x_v, t.lang_val).argmax(1) != 2
-    base_h = general.complaint.scores(x_h)[:, 0]
-    base_v = general.complaint.scores(x_v)[:, 0]
-    general_t = float((general.complaint.thresholds or [0.5])[0])
+    gate_h = general.sentiment_scores(x_h, t.lang_hand).argmax(1) != 2
+    gate_v = general.sentiment_scores(x_v, t.lang_val).argmax(1) != 2
+    base_h, general_t = general.complaint_scores(x_h)
+    base_v, _ = general.complaint_scores(x_v)
 
     def figures(score_h: Array, score_v: Array, threshold: float) -> dict[str, float]:
         on_h = (score_h >= threshold) & gate_h

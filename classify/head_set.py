@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from classify.heads import Head
+from classify.heads import Array, Head
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 HEAD_NAMES = ("sentiment", "sentiment_it", "complaint", "issues", "urgency")
@@ -43,6 +43,30 @@ class HeadSet:
     # Blended into sentiment and complaint (classify/care_heads.py).
     care_sentiment: Head | None = None
     care_complaint: Head | None = None
+
+    def sentiment_scores(self, x: Array, langs: Sequence[str | None]) -> Array:
+        """Sentiment probabilities: Italian posts from the Italian head, and the care head
+        (classify/care_heads.py) mixed in when there is one."""
+        sent = self.sentiment.scores(x)
+        italian = np.array([lang == "it" for lang in langs], dtype=bool)
+        if italian.any():
+            sent[italian] = self.sentiment_it.scores(x[italian])
+        care = self.care_sentiment
+        if care is not None:
+            blend = float(care.meta.get("blend", 0.0))
+            sent = (1 - blend) * sent + blend * care.scores(x)
+        return sent
+
+    def complaint_scores(self, x: Array) -> tuple[Array, float]:
+        """Complaint probabilities and the threshold they must pass (the care head's when
+        it is mixed in)."""
+        comp = self.complaint.scores(x)[:, 0]
+        care = self.care_complaint
+        if care is None:
+            return comp, float((self.complaint.thresholds or [0.5])[0])
+        blend = float(care.meta.get("blend", 0.0))
+        comp = (1 - blend) * comp + blend * care.scores(x)[:, 1]
+        return comp, float((care.thresholds or [0.5])[0])
 
     @property
     def version(self) -> str:
