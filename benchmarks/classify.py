@@ -32,6 +32,7 @@ from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from classify.care_heads import MENTION_SETS  # noqa: E402
 from classify.care_sets import SEVERITY_LABELS  # noqa: E402
 from classify.cleaning import clean  # noqa: E402
 from classify.datasets import (  # noqa: E402
@@ -379,7 +380,7 @@ def hand_made_block(clf: Classifier, general: Classifier | None = None) -> dict[
     heads learned from the dev splits of the same files (same writers, other posts): real
     mentions will score lower than these."""
     out: dict[str, Any] = {}
-    for name in ("care_mentions", "brand_stream"):
+    for name in MENTION_SETS:
         rows = hand_made_test(name)
         block: dict[str, Any] = {}
         for lang in ("it", "en"):
@@ -405,8 +406,12 @@ def hand_made_block(clf: Classifier, general: Classifier | None = None) -> dict[
                 "language_accuracy": float(np.mean([lab.language == lang for lab in labels])),
             }
         out[name] = block
-    out["brand_stream"]["target"] = {"complaint_precision": 0.9, "complaint_recall": 0.85}
-    out["care_mentions"]["target"] = {"sentiment_accuracy": 0.85, "complaint_f1": 0.85}
+    for name in MENTION_SETS:
+        if name.startswith("brand_stream"):
+            out[name]["target"] = {"complaint_precision": 0.9, "complaint_recall": 0.85}
+        else:
+            out[name]["target"] = {"sentiment_accuracy": 0.85, "complaint_f1": 0.85}
+    out["review_sentences"] = review_sentences_block(clf, general)
     for name, lang in (("italian_reviews", "it"), ("english_reviews", "en")):
         rows = [r for r in hand_made_test(name) if r["stars"] != 3]
         texts = [str(r["text"]) for r in rows]
@@ -427,6 +432,41 @@ def hand_made_block(clf: Classifier, general: Classifier | None = None) -> dict[
             block["polarity_accuracy"]["vader"] = float(np.mean((vader_scores(texts) >= 0) == y))
         out[name] = block
     out["italian_reviews"]["target_polarity_accuracy"] = 0.90
+    return out
+
+
+def review_sentences_block(clf: Classifier, general: Classifier | None) -> dict[str, Any]:
+    """Single review sentences (hotels, products, restaurants) per language: three-way
+    sentiment, and polarity on the sentences that have one (negative vs positive), overall
+    and per domain."""
+    out: dict[str, Any] = {}
+    rows = hand_made_test("review_sentences")
+    for lang in ("it", "en"):
+        mine = [r for r in rows if r["lang"] == lang]
+        texts = [str(r["text"]) for r in mine]
+        labels = clf.classify(texts)
+        plain = general.classify(texts) if general is not None else None
+        gold = [SENTIMENT_LABELS.index(str(r["polarity"])) for r in mine]
+        block: dict[str, Any] = {
+            "sentiment": _sentiment_figures(labels, gold, texts, vader=lang == "en", general=plain),
+            "polarity_accuracy": {},
+        }
+        polar = [i for i, g in enumerate(gold) if g != 1]
+        domains = sorted({str(r["domain"]) for r in mine})
+        for part in ("all", *domains):
+            keep = [i for i in polar if part == "all" or mine[i]["domain"] == part]
+            y = np.array([gold[i] == 2 for i in keep])
+            figures = {"n": len(keep), "ours": _polarity_accuracy([labels[i] for i in keep], y)}
+            if plain is not None:
+                figures["general_heads_only"] = _polarity_accuracy([plain[i] for i in keep], y)
+            if lang == "en":
+                figures["vader"] = float(
+                    np.mean((vader_scores([texts[i] for i in keep]) >= 0) == y)
+                )
+            figures["majority"] = float(max(y.mean(), 1 - y.mean()))
+            block["polarity_accuracy"][part] = figures
+        out[lang] = block
+    out["it"]["target_hotel_polarity_accuracy"] = 0.88
     return out
 
 
@@ -625,7 +665,7 @@ def main() -> int:
         if "severity_macro_f1" in block:
             r = block["severity_macro_f1"]
             print(_row(f"{name} severity macro-F1", r["ours"], None, _baselines(r)))
-    for name in ("care_mentions", "brand_stream"):
+    for name in MENTION_SETS:
         for lang in ("it", "en"):
             b = results["hand_made"][name][lang]
             r = b["sentiment"]["accuracy"]
@@ -643,6 +683,14 @@ def main() -> int:
     for name in ("italian_reviews", "english_reviews"):
         r = results["hand_made"][name]["polarity_accuracy"]
         print(_row(f"{name} polarity accuracy", r["ours"], None, _baselines(r)))
+    for lang, b in results["hand_made"]["review_sentences"].items():
+        for part, r in b["polarity_accuracy"].items():
+            figures = {k: v for k, v in r.items() if k != "n"}
+            print(
+                _row(
+                    f"review sentences {lang} {part} polarity", r["ours"], None, _baselines(figures)
+                )
+            )
     lang, sp, mem = results["language"], results["speed"], results["memory"]
     print(
         f"language: en {lang['accuracy_en_tweets']:.3f}, it {lang['accuracy_it_tweets']:.3f}, "

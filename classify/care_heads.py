@@ -8,8 +8,9 @@ short customer-care mentions, a brand's stream and product reviews they are weak
 Italian (the hand-made sets' dev split: Italian sentiment right 7 times in 10, complaint F1
 0.77). The care heads are logistic regressions on the same embeddings, trained on
 
-- our own hand-made posts: the `dev` splits of `classify/data`'s care mentions, brand stream
-  and reviews (1-2 stars negative, 4-5 positive) and the seed posts' `train` split
+- our own hand-made posts: the `dev` splits of `classify/data`'s care mentions, brand
+  streams, review sentences and reviews (1-2 stars negative, 4-5 positive) and the seed
+  posts' `train` split
   (complaint when a defect, delivery, billing or service issue; praise positive), each
   weighted `HAND_MADE_WEIGHT`;
 - a fixed sample of the public training splits (tweets in both languages, Italian tweets to
@@ -39,15 +40,31 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.metrics import f1_score  # type: ignore[import-untyped]
-from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped]
+from sklearn.model_selection import KFold, StratifiedKFold  # type: ignore[import-untyped]
 
 from classify.care_sets import CARE_SETS, care_set
 from classify.datasets import SENTIMENT_LABELS, complaints, prepare, sentiment_splits
 from classify.embedding_cache import cached_encode, default_cache_dir
 from classify.encoders import Encoder, build_encoder
-from classify.fitting import fit_softmax, macro_f1, macro_recall
-from classify.head_set import CARD, HeadSet, default_head_dir, save_heads
+from classify.fitting import (
+    binary_ece,
+    fit_platt,
+    fit_softmax,
+    fit_temperature,
+    macro_f1,
+    macro_recall,
+    softmax_ece,
+)
+from classify.head_set import (
+    ANY_LANGUAGE,
+    CARD,
+    HeadSet,
+    decide_together,
+    default_head_dir,
+    platt,
+    save_heads,
+    temper,
+)
 from classify.heads import Array, Head
 from classify.pipeline import DEFAULT_ENCODER
 
@@ -61,6 +78,8 @@ COMPLAINT_LABELS = ("other", "complaint")
 C_GRID = (1.0, 3.0)
 SENTIMENT_BLENDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 COMPLAINT_BLENDS = (0.3, 0.5, 0.7, 1.0)
+# Complaint scores above which a post read as positive is taken as sarcasm (None: never).
+SARCASM_OVERRIDES = (None, 0.9, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55)
 # Public training rows sampled per set (fixed seed): enough to anchor the heads to each way
 # of writing, few enough that the hand-made posts still count.
 PUBLIC_SAMPLE = {
@@ -72,6 +91,8 @@ PUBLIC_SAMPLE = {
     "complaints": 800,
 }
 CV_FOLDS = 5
+# Hand-made mention files (classify/data/README.md): sentiment and complaint per post.
+MENTION_SETS = ("care_mentions", "care_mentions_more", "brand_stream", "brand_stream_more")
 _COMPLAINT_ISSUES = {"defect", "delivery", "billing", "service"}
 
 
@@ -89,7 +110,7 @@ class Rows:
 def hand_made_rows() -> list[Rows]:
     """The hand-made posts a care head may learn from: dev splits and seed train posts."""
     out = []
-    for name in ("care_mentions", "brand_stream"):
+    for name in MENTION_SETS:
         for lang in ("it", "en"):
             rows = [r for r in _jsonl(name) if r["split"] == "dev" and r["lang"] == lang]
             out.append(
@@ -101,6 +122,17 @@ def hand_made_rows() -> list[Rows]:
                     [int(bool(r["complaint"])) for r in rows],
                 )
             )
+    for lang in ("it", "en"):
+        rows = [r for r in _jsonl("review_sentences") if r["split"] == "dev" and r["lang"] == lang]
+        out.append(
+            Rows(
+                f"review_sentences_{lang}",
+                lang,
+                [str(r["text"]) for r in rows],
+                [SENTIMENT_LABELS.index(str(r["polarity"])) for r in rows],
+                [None] * len(rows),
+            )
+        )
     for name, lang in (("italian_reviews", "it"), ("english_reviews", "en")):
         rows = [r for r in _jsonl(name) if r["split"] == "dev" and r["stars"] != 3]
         out.append(
@@ -189,10 +221,12 @@ def fit_care_heads(
     }
     rows = {task: _TaskRows.of(task, hand, public, val, embedded) for task in TASKS}
     sentiment, sentiment_card = _fit_sentiment(general, rows["sentiment"], seed)
-    complaint, complaint_card = _fit_complaint(general, rows["complaint"], seed)
+    read_as = _sentiment_as_read(rows["complaint"], rows["sentiment"], general, sentiment, seed)
+    complaint, complaint_card = _fit_complaint(general, rows["complaint"], read_as, seed)
     return [sentiment, complaint], {
-        "data": "hand-made posts (classify/data: care_mentions, brand_stream and reviews "
-        "split=dev, issue_seed split=train) weighted "
+        "data": "hand-made posts (classify/data: "
+        + ", ".join((*MENTION_SETS, "review_sentences", "italian_reviews", "english_reviews"))
+        + " split=dev, issue_seed split=train) weighted "
         f"{HAND_MADE_WEIGHT:g} + a fixed sample of the public train splits "
         f"({', '.join(f'{k} {v}' for k, v in PUBLIC_SAMPLE.items())}); C, blend and "
         f"threshold from {CV_FOLDS}-fold out-of-fold scores of the hand-made rows and the "
@@ -204,13 +238,14 @@ def fit_care_heads(
 
 def _stack(
     rows: Sequence[Rows], embedded: dict[int, Array], task: str
-) -> tuple[Array, npt.NDArray[np.int64], list[str], list[str]]:
-    """Embeddings and labels of the rows labelled for `task`, with each row's part and
-    language."""
+) -> tuple[Array, npt.NDArray[np.int64], list[str], list[str], list[str]]:
+    """Embeddings and labels of the rows labelled for `task`, with each row's part,
+    language and key (the same post has the same key in every task)."""
     xs: list[Array] = []
     ys: list[int] = []
     parts: list[str] = []
     langs: list[str] = []
+    keys: list[str] = []
     for r in rows:
         labels = r.sentiment if task == "sentiment" else r.complaint
         keep = [i for i, y in enumerate(labels) if y is not None]
@@ -220,7 +255,8 @@ def _stack(
         ys.extend(int(labels[i] or 0) for i in keep)
         parts.extend([r.name] * len(keep))
         langs.extend([r.lang] * len(keep))
-    return np.concatenate(xs), np.array(ys, np.int64), parts, langs
+        keys.extend(f"{r.name}:{i}" for i in keep)
+    return np.concatenate(xs), np.array(ys, np.int64), parts, langs, keys
 
 
 def _oof(
@@ -235,22 +271,33 @@ def _oof(
     """Out-of-fold probabilities for the hand-made rows (the public rows always train) and
     the head fitted on everything."""
 
-    def fit(x_h: Array, y_h: npt.NDArray[np.int64]) -> Head:
-        x = np.concatenate([x_h, x_pub])
-        y = np.concatenate([y_h, y_pub])
-        weight = np.concatenate([np.full(len(y_h), HAND_MADE_WEIGHT), np.ones(len(y_pub))])
-        return fit_softmax(x, y, labels, c, sample_weight=weight, seed=seed)
-
     oof = np.zeros((len(y_hand), len(labels)), np.float32)
     folds = StratifiedKFold(CV_FOLDS, shuffle=True, random_state=seed)
     for train, held in folds.split(x_hand, y_hand):
-        oof[held] = fit(x_hand[train], y_hand[train]).scores(x_hand[held])
-    return oof, fit(x_hand, y_hand)
+        head = _fit(x_hand[train], y_hand[train], x_pub, y_pub, labels, c, seed)
+        oof[held] = head.scores(x_hand[held])
+    return oof, _fit(x_hand, y_hand, x_pub, y_pub, labels, c, seed)
+
+
+def _fit(
+    x_hand: Array,
+    y_hand: npt.NDArray[np.int64],
+    x_pub: Array,
+    y_pub: npt.NDArray[np.int64],
+    labels: Sequence[str],
+    c: float,
+    seed: int,
+) -> Head:
+    """A care head on hand-made rows (weighted) and public rows."""
+    x = np.concatenate([x_hand, x_pub])
+    y = np.concatenate([y_hand, y_pub])
+    weight = np.concatenate([np.full(len(y_hand), HAND_MADE_WEIGHT), np.ones(len(y_pub))])
+    return fit_softmax(x, y, labels, c, sample_weight=weight, seed=seed)
 
 
 def _sentiment_score(part: str, y: npt.NDArray[np.int64], probs: Array) -> float:
     pred = probs.argmax(1)
-    if part.startswith(("care_mentions", "brand_stream")):
+    if part.startswith(("care_mentions", "brand_stream", "review_sentences")):
         return float(np.mean(pred == y))
     if part.endswith("reviews") or part.startswith("seed"):
         # Polarity as stars read it: positive beats negative or not.
@@ -273,6 +320,7 @@ class _TaskRows:
     x_hand: Array
     y_hand: npt.NDArray[np.int64]
     lang_hand: list[str]
+    key_hand: list[str]
     x_public: Array
     y_public: npt.NDArray[np.int64]
     x_val: Array
@@ -289,16 +337,16 @@ class _TaskRows:
         val: Sequence[Rows],
         embedded: dict[int, Array],
     ) -> _TaskRows:
-        x_h, y_h, p_h, l_h = _stack(hand, embedded, task)
-        x_p, y_p, _, _ = _stack(public, embedded, task)
-        x_v, y_v, p_v, l_v = _stack(val, embedded, task)
+        x_h, y_h, p_h, l_h, k_h = _stack(hand, embedded, task)
+        x_p, y_p, _, _, _ = _stack(public, embedded, task)
+        x_v, y_v, p_v, l_v, _ = _stack(val, embedded, task)
         parts = {**_by_part(p_h), **{f"val:{k}": v for k, v in _by_part(p_v).items()}}
-        return cls(x_h, y_h, l_h, x_p, y_p, x_v, y_v, l_v, parts)
+        return cls(x_h, y_h, l_h, k_h, x_p, y_p, x_v, y_v, l_v, parts)
 
     def card(
         self,
-        chosen: dict[str, float],
-        grid: list[dict[str, float]],
+        chosen: dict[str, float | None],
+        grid: list[dict[str, float | None]],
         before: dict[str, float],
         after: dict[str, float],
         mean: float,
@@ -331,7 +379,8 @@ def _fit_sentiment(general: HeadSet, t: _TaskRows, seed: int) -> tuple[Head, dic
                 out[name] = _sentiment_score(name, y_h[rows], mixed_h[rows])
         return out
 
-    grid, best = [], None
+    grid: list[dict[str, float | None]] = []
+    best = None
     for c in C_GRID:
         oof, head = _oof(x_h, y_h, t.x_public, t.y_public, SENTIMENT_LABELS, c, seed)
         care_v = head.scores(x_v)
@@ -340,59 +389,160 @@ def _fit_sentiment(general: HeadSet, t: _TaskRows, seed: int) -> tuple[Head, dic
             mean = float(np.mean(list(got.values())))
             grid.append({"C": c, "blend": blend, "mean": round(mean, 4)})
             if best is None or mean > best[0]:
-                best = (mean, c, blend, head, got)
+                best = (mean, c, blend, head, got, oof, care_v)
     assert best is not None
-    _, c, blend, head, got = best
+    _, c, blend, head, got, oof, care_v = best
     head.name = CARE_SENTIMENT
-    head.meta.update(blend=blend, task="sentiment")
+    mixed = np.concatenate(
+        [(1 - blend) * base_h + blend * oof, (1 - blend) * base_v + blend * care_v]
+    )
+    y = np.concatenate([y_h, y_v])
+    langs = [*t.lang_hand, *t.lang_val]
+    temperatures = {
+        lang: fit_temperature(np.log(np.clip(mixed[rows], 1e-7, 1.0)), y[rows])
+        for lang, rows in _languages(langs).items()
+    }
+    tempered = temper(mixed, langs, temperatures)
+    calibration = {
+        lang: {
+            "ece_before": round(softmax_ece(mixed[rows], y[rows]), 4),
+            "ece_after": round(softmax_ece(tempered[rows], y[rows]), 4),
+            "temperature": round(temperatures[lang], 4),
+        }
+        for lang, rows in _languages(langs).items()
+    }
+    head.meta.update(blend=blend, task="sentiment", C=c, temperature=temperatures)
     before = figures(0.0, base_h, base_v)
-    return head, t.card({"C": c, "blend": blend}, grid, before, got, best[0])
+    card = t.card({"C": c, "blend": blend}, grid, before, got, best[0])
+    return head, {**card, "calibration": calibration}
 
 
-def _fit_complaint(general: HeadSet, t: _TaskRows, seed: int) -> tuple[Head, dict[str, Any]]:
+def _f1(truth: npt.NDArray[np.bool_], on: npt.NDArray[np.bool_]) -> float:
+    """F1 of the positive class (0 when there is nothing to find and nothing found); the
+    grid scores it thousands of times, so numpy rather than sklearn."""
+    found = int(truth.sum()) + int(on.sum())
+    return 2 * int((truth & on).sum()) / found if found else 0.0
+
+
+def _languages(langs: Sequence[str]) -> dict[str, npt.NDArray[np.intp]]:
+    """Row positions per language, and all rows under "*" (the other languages')."""
+    names = np.array(langs)
+    out = {lang: np.flatnonzero(names == lang) for lang in sorted(set(langs))}
+    return {**out, ANY_LANGUAGE: np.arange(len(langs))}
+
+
+def _sentiment_as_read(
+    target: _TaskRows, source: _TaskRows, general: HeadSet, care: Head, seed: int
+) -> tuple[Array, Array]:
+    """Sentiment of `target`'s rows as the classifier will read them, general and care
+    heads mixed: out of fold for the hand-made rows (no care head reads a post it learnt
+    from), the fitted care head for the validation rows."""
+    blend, c = float(care.meta["blend"]), float(care.meta["C"])
+    care_h = np.zeros((len(target.y_hand), len(SENTIMENT_LABELS)), np.float32)
+    for _, held in KFold(CV_FOLDS, shuffle=True, random_state=seed).split(target.x_hand):
+        held_keys = {target.key_hand[i] for i in held}
+        learn = np.array([key not in held_keys for key in source.key_hand], bool)
+        head = _fit(
+            source.x_hand[learn],
+            source.y_hand[learn],
+            source.x_public,
+            source.y_public,
+            SENTIMENT_LABELS,
+            c,
+            seed,
+        )
+        care_h[held] = head.scores(target.x_hand[held])
+    base_h = general.sentiment_scores(target.x_hand, target.lang_hand)
+    base_v = general.sentiment_scores(target.x_val, target.lang_val)
+    return (1 - blend) * base_h + blend * care_h, (1 - blend) * base_v + blend * care.scores(
+        target.x_val
+    )
+
+
+def _fit_complaint(
+    general: HeadSet, t: _TaskRows, read_as: tuple[Array, Array], seed: int
+) -> tuple[Head, dict[str, Any]]:
+    """The care complaint head with its blend, threshold and sarcasm override (the
+    complaint score above which a post read as positive is a complaint all the same)."""
     x_h, y_h, x_v, y_v, parts = t.x_hand, t.y_hand, t.x_val, t.y_val, t.parts
-    # The classifier never calls a post it reads as positive a complaint.
-    gate_h = general.sentiment_scores(x_h, t.lang_hand).argmax(1) != 2
-    gate_v = general.sentiment_scores(x_v, t.lang_val).argmax(1) != 2
     base_h, general_t = general.complaint_scores(x_h)
     base_v, _ = general.complaint_scores(x_v)
 
-    def figures(score_h: Array, score_v: Array, threshold: float) -> dict[str, float]:
-        on_h = (score_h >= threshold) & gate_h
-        on_v = (score_v >= threshold) & gate_v
+    def figures(
+        sent: tuple[Array, Array],
+        score: tuple[Array, Array],
+        threshold: float,
+        override: float | None,
+    ) -> dict[str, float]:
+        on_h, on_v = (
+            decide_together(s, c, threshold, override, SENTIMENT_LABELS).complaint
+            for s, c in zip(sent, score, strict=True)
+        )
         out = {}
         for name, rows in parts.items():
             truth = (y_v if name.startswith("val:") else y_h)[rows].astype(bool)
             on = (on_v if name.startswith("val:") else on_h)[rows]
-            out[name] = float(f1_score(truth, on, zero_division=0))
+            out[name] = _f1(truth, on)
         return out
 
-    grid, best = [], None
+    grid: list[dict[str, float | None]] = []
+    best = None
     for c in C_GRID:
         oof, head = _oof(x_h, y_h, t.x_public, t.y_public, COMPLAINT_LABELS, c, seed)
         care_v = head.scores(x_v)[:, 1]
         for blend in COMPLAINT_BLENDS:
             mixed_h = (1 - blend) * base_h + blend * oof[:, 1]
-            mixed_v = (1 - blend) * base_v + blend * care_v
-            threshold, got = max(
-                (
-                    (float(t), figures(mixed_h, mixed_v, float(t)))
-                    for t in np.round(np.arange(0.2, 0.8, 0.025), 3)
-                ),
-                key=lambda pair: float(np.mean(list(pair[1].values()))),
-            )
-            mean = float(np.mean(list(got.values())))
-            grid.append({"C": c, "blend": blend, "threshold": threshold, "mean": round(mean, 4)})
-            if best is None or mean > best[0]:
-                best = (mean, c, blend, threshold, head, got)
+            mixed = (mixed_h, (1 - blend) * base_v + blend * care_v)
+            for override in SARCASM_OVERRIDES:
+                threshold, got = max(
+                    (
+                        (float(t), figures(read_as, mixed, float(t), override))
+                        for t in np.round(np.arange(0.2, 0.8, 0.025), 3)
+                        if override is None or t < override
+                    ),
+                    key=lambda pair: float(np.mean(list(pair[1].values()))),
+                )
+                mean = float(np.mean(list(got.values())))
+                grid.append(
+                    {
+                        "C": c,
+                        "blend": blend,
+                        "sarcasm_override": override,
+                        "threshold": threshold,
+                        "mean": round(mean, 4),
+                    }
+                )
+                if best is None or mean > best[0]:
+                    best = (mean, c, blend, override, threshold, head, got, mixed)
     assert best is not None
-    _, c, blend, threshold, head, got = best
+    _, c, blend, override, threshold, head, got, mixed = best
     head.name = CARE_COMPLAINT
-    head.meta.update(blend=blend, task="complaint")
+    score = np.concatenate(mixed)
+    y = np.concatenate([y_h, y_v]).astype(bool)
+    langs = [*t.lang_hand, *t.lang_val]
+    p = np.clip(score, 1e-6, 1 - 1e-6)
+    logit = np.log(p / (1 - p)).astype(np.float32)
+    scaling = {
+        lang: list(fit_platt(logit[rows], y[rows])) for lang, rows in _languages(langs).items()
+    }
+    calibrated = platt(score, langs, scaling)
+    calibration = {
+        lang: {
+            "ece_before": round(binary_ece(score[rows], y[rows]), 4),
+            "ece_after": round(binary_ece(calibrated[rows], y[rows]), 4),
+            "platt": [round(v, 4) for v in scaling[lang]],
+        }
+        for lang, rows in _languages(langs).items()
+    }
+    head.meta.update(blend=blend, task="complaint", C=c, sarcasm_override=override, platt=scaling)
     head.thresholds = [threshold]
-    before = figures(base_h, base_v, general_t)
-    chosen = {"C": c, "blend": blend, "threshold": threshold}
-    return head, t.card(chosen, grid, before, got, best[0])
+    general_read = (
+        general.sentiment_scores(x_h, t.lang_hand),
+        general.sentiment_scores(x_v, t.lang_val),
+    )
+    before = figures(general_read, (base_h, base_v), general_t, None)
+    chosen = {"C": c, "blend": blend, "threshold": threshold, "sarcasm_override": override}
+    return head, {**t.card(chosen, grid, before, got, best[0]), "calibration": calibration}
 
 
 def add_care_heads(

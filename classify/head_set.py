@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from classify.heads import Array, Head
 
@@ -55,7 +57,28 @@ class HeadSet:
         if care is not None:
             blend = float(care.meta.get("blend", 0.0))
             sent = (1 - blend) * sent + blend * care.scores(x)
+            sent = temper(sent, langs, care.meta.get("temperature"))
         return sent
+
+    def verdicts(self, x: Array, langs: Sequence[str | None]) -> Verdicts:
+        """Sentiment and complaint decided together, as the pipeline labels a batch."""
+        sent = self.sentiment_scores(x, langs)
+        comp, threshold = self.complaint_scores(x)
+        care = self.care_complaint
+        if care is None:
+            return decide_together(sent, comp, threshold, None, self.sentiment.labels)
+        override = care.meta.get("sarcasm_override")
+        verdicts = decide_together(
+            sent,
+            comp,
+            threshold,
+            None if override is None else float(override),
+            self.sentiment.labels,
+        )
+        # Decisions stay on the raw score (threshold and override were chosen on it); the
+        # score given out is the calibrated probability.
+        calibrated = platt(comp, langs, care.meta.get("platt"))
+        return dataclasses.replace(verdicts, complaint_score=calibrated)
 
     def complaint_scores(self, x: Array) -> tuple[Array, float]:
         """Complaint probabilities and the threshold they must pass (the care head's when
@@ -100,6 +123,77 @@ class HeadSet:
         return cls(card=card, **heads, **optional)
 
 
+@dataclass(frozen=True)
+class Verdicts:
+    """What a batch of posts is labelled: sentiment probabilities (rows sum to 1, the
+    label is their argmax), complaint scores and the complaint decision."""
+
+    sentiment: Array
+    complaint_score: Array
+    complaint: npt.NDArray[np.bool_]
+
+
+def decide_together(
+    sent: Array,
+    comp: Array,
+    threshold: float,
+    override: float | None,
+    labels: Sequence[str],
+) -> Verdicts:
+    """A post read as positive is praise, not a complaint, whatever the complaint head says
+    (on held-out complaints this raised precision for a little recall), unless its
+    complaint score reaches `override`: then the praise is read as sarcasm ("grazie mille
+    corriere, terzo giorno che aspetto"), the post is a complaint and its positive and
+    negative probabilities trade places, so label and scores agree."""
+    positive, negative = labels.index("positive"), labels.index("negative")
+    sent = sent.copy()
+    read_positive = sent.argmax(1) == positive
+    if override is not None:
+        sarcastic = read_positive & (comp >= override)
+        sent[sarcastic] = sent[sarcastic][:, _swap(len(labels), positive, negative)]
+        read_positive &= ~sarcastic
+    return Verdicts(sent, comp, (comp >= threshold) & ~read_positive)
+
+
+# Calibration tables are keyed by language; "*" serves every other language.
+ANY_LANGUAGE = "*"
+
+
+def _per_row(table: dict[str, Any], langs: Sequence[str | None]) -> Array:
+    return np.array(
+        [table.get(lang or ANY_LANGUAGE, table[ANY_LANGUAGE]) for lang in langs], np.float64
+    )
+
+
+def temper(probs: Array, langs: Sequence[str | None], temperatures: Any) -> Array:
+    """Temperature scaling per language: the same argmax, probabilities that mean what they
+    say (classify/care_heads.py fits the temperatures)."""
+    if not temperatures:
+        return probs
+    z = np.log(np.clip(probs, 1e-7, 1.0)) / _per_row(temperatures, langs)[:, None]
+    z -= z.max(1, keepdims=True)
+    e = np.exp(z)
+    out: Array = (e / e.sum(1, keepdims=True)).astype(np.float32)
+    return out
+
+
+def platt(scores: Array, langs: Sequence[str | None], table: Any) -> Array:
+    """Platt scaling per language of a probability: sigmoid(a * logit(p) + b)."""
+    if not table:
+        return scores
+    ab = _per_row(table, langs).reshape(len(langs), 2)
+    p = np.clip(np.asarray(scores, np.float64), 1e-7, 1 - 1e-7)
+    z = ab[:, 0] * np.log(p / (1 - p)) + ab[:, 1]
+    out: Array = (1 / (1 + np.exp(-z))).astype(np.float32)
+    return out
+
+
+def _swap(n: int, a: int, b: int) -> list[int]:
+    order = list(range(n))
+    order[a], order[b] = b, a
+    return order
+
+
 def default_head_dir(encoder_version: str) -> Path:
     """Where the package ships the heads for this encoder."""
     return SHIPPED_DIR / slug(encoder_version)
@@ -114,4 +208,6 @@ def save_heads(heads: Sequence[Head], out: Path) -> str:
         for w, b in head.layers:
             digest.update(w.tobytes() + b.tobytes())
         digest.update(np.asarray(head.scale + head.shift + head.thresholds, np.float64).tobytes())
+        # Settings such as a care head's blend change what the heads answer: part of the version.
+        digest.update(json.dumps(head.meta, sort_keys=True, default=str).encode())
     return dt.date.today().strftime("%Y%m%d") + "-" + digest.hexdigest()[:8]

@@ -161,13 +161,8 @@ class Classifier:
 
     def _label(self, x: Array, items: list[_Prepared], matcher: ProductMatcher) -> list[Labels]:
         h = self.heads
-        sent = h.sentiment_scores(x, [p.lang for p in items])
-        comp, threshold = h.complaint_scores(x)
-        # A post read as positive is praise, not a complaint, whatever the complaint head
-        # says: on held-out complaints (x_fincorp, cesamard_aspect) this raised precision
-        # (0.84 -> 0.86, 0.87 -> 0.95) for a little recall, and F1 on both.
-        positive = sent.argmax(1) == h.sentiment.labels.index("positive")
-        comp_on = (comp >= threshold) & ~positive
+        verdicts = h.verdicts(x, [p.lang for p in items])
+        sent, comp, comp_on = verdicts.sentiment, verdicts.complaint_score, verdicts.complaint
         iss = h.issues.scores(x)
         iss_on = h.issues.decide(iss)
         urg = h.urgency.scores(x)

@@ -215,6 +215,33 @@ def encoders_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def calibration_table(folder: str) -> str:
+    """Expected calibration error of the care-mixed sentiment and complaint probabilities per
+    language, before and after the scaling of the heads in `classify/shipped/<folder>`."""
+    card = _json(f"classify/shipped/{folder}/card.json")["heads"]
+    lines = [
+        "| task | language | ECE before | ECE after | scaling |",
+        "|---|---|---:|---:|---|",
+    ]
+    for name, task, key in (
+        ("care_sentiment", "sentiment", "temperature"),
+        ("care_complaint", "complaint", "platt"),
+    ):
+        for lang, figures in card[name].get("calibration", {}).items():
+            scaling = figures[key]
+            shown = (
+                f"temperature {scaling:.2f}"
+                if key == "temperature"
+                else f"Platt {scaling[0]:.2f}, {scaling[1]:+.2f}"
+            )
+            who = "other" if lang == "*" else lang
+            lines.append(
+                f"| {task} | {who} | {figures['ece_before']:.3f} | {figures['ece_after']:.3f} "
+                f"| {shown} |"
+            )
+    return "\n".join(lines)
+
+
 def care_table() -> str:
     """Customer-care text (hand-made sets and public care sets, test splits): ascolto, its
     general heads without the care heads, and the baselines, from `classify.json`."""
@@ -233,27 +260,36 @@ def care_table() -> str:
         )
 
     hand = value("classify.json", "hand_made")
-    care = hand["care_mentions"].get("target", {})
-    stream = hand["brand_stream"].get("target", {})
-    for lang in ("it", "en"):
-        block = hand["care_mentions"][lang]
-        for task, measure, figures, target in (
-            ("sentiment", "sentiment accuracy", "accuracy", "sentiment_accuracy"),
-            ("complaint", "complaint F1", "f1", "complaint_f1"),
-        ):
-            node = block[task]
-            row("care mentions", lang, measure, node["n"], node[figures], care.get(target))
-    for lang in ("it", "en"):
-        block = hand["brand_stream"][lang]["complaint"]
-        for measure, target in (
-            ("precision", "complaint_precision"),
-            ("recall", "complaint_recall"),
-        ):
-            node = {"ours": block["ours"][measure]}
-            for other in ("general_heads_only", "vader"):
-                if other in block:
-                    node[other] = block[other][measure]
-            row("brand stream", lang, f"complaint {measure}", block["n"], node, stream.get(target))
+    for key, name in (
+        ("care_mentions", "care mentions"),
+        ("care_mentions_more", "care mentions II"),
+    ):
+        if key not in hand:
+            continue
+        care = hand[key].get("target", {})
+        for lang in ("it", "en"):
+            block = hand[key][lang]
+            for task, measure, figures, target in (
+                ("sentiment", "sentiment accuracy", "accuracy", "sentiment_accuracy"),
+                ("complaint", "complaint F1", "f1", "complaint_f1"),
+            ):
+                node = block[task]
+                row(name, lang, measure, node["n"], node[figures], care.get(target))
+    for key, name in (("brand_stream", "brand stream"), ("brand_stream_more", "brand stream II")):
+        if key not in hand:
+            continue
+        stream = hand[key].get("target", {})
+        for lang in ("it", "en"):
+            block = hand[key][lang]["complaint"]
+            for measure, target in (
+                ("precision", "complaint_precision"),
+                ("recall", "complaint_recall"),
+            ):
+                node = {"ours": block["ours"][measure]}
+                for other in ("general_heads_only", "vader"):
+                    if other in block:
+                        node[other] = block[other][measure]
+                row(name, lang, f"complaint {measure}", block["n"], node, stream.get(target))
     for name, label in (
         ("italian_reviews", "Italian reviews"),
         ("english_reviews", "English reviews"),
@@ -267,6 +303,11 @@ def care_table() -> str:
             block["polarity_accuracy"],
             block.get("target_polarity_accuracy"),
         )
+    for lang, block in hand.get("review_sentences", {}).items():
+        for part, node in block["polarity_accuracy"].items():
+            target = block.get("target_hotel_polarity_accuracy") if part == "hotel" else None
+            what = "all domains" if part == "all" else part
+            row("review sentences", lang, f"polarity accuracy ({what})", node["n"], node, target)
     sets = value("classify.json", "care_sets")
     block = sets["it_public_service_tweets"]
     row(
@@ -310,6 +351,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "heads_card": heads_card,
     "encoders_table": encoders_table,
     "care_table": care_table,
+    "calibration_table": calibration_table,
 }
 MARKER = re.compile(r"\{\{\s*((?:" + "|".join(FUNCTIONS) + r")\(.*?\))\s*\}\}", re.DOTALL)
 CODE = re.compile(r"(^[ \t]*```.*?^[ \t]*```[^\n]*$|`[^`\n]+`)", re.DOTALL | re.MULTILINE)

@@ -14,12 +14,13 @@ from classify.care_heads import (
     CARE_SENTIMENT,
     COMPLAINT_BLENDS,
     HAND_MADE_DIR,
+    SARCASM_OVERRIDES,
     SENTIMENT_BLENDS,
     add_care_heads,
     hand_made_rows,
 )
 from classify.encoders import Encoder, build_encoder
-from classify.head_set import HeadSet, default_head_dir
+from classify.head_set import HeadSet, decide_together, default_head_dir, platt, temper
 from classify.heads import Head
 from classify.language import LanguageIdentifier
 from classify.pipeline import Classifier
@@ -49,6 +50,38 @@ def _constant(name: str, labels: list[str], probs: list[float], dim: int, **meta
     return Head(
         name, "softmax", labels, [(np.zeros((dim, len(labels)), np.float32), bias)], meta=dict(meta)
     )
+
+
+LABELS = ["negative", "neutral", "positive"]
+
+
+def test_praise_is_no_complaint_unless_the_complaint_score_reads_it_as_sarcasm() -> None:
+    sent = np.array([[0.2, 0.1, 0.7], [0.2, 0.1, 0.7], [0.6, 0.3, 0.1]], np.float32)
+    comp = np.array([0.95, 0.6, 0.6], np.float32)
+    plain = decide_together(sent, comp, 0.5, None, LABELS)
+    assert plain.complaint.tolist() == [False, False, True]
+    assert plain.sentiment.argmax(1).tolist() == [2, 2, 0]
+    read = decide_together(sent, comp, 0.5, 0.9, LABELS)
+    # "grazie mille corriere, terzo giorno che aspetto": complaint, and negative.
+    assert read.complaint.tolist() == [True, False, True]
+    assert read.sentiment.argmax(1).tolist() == [0, 2, 0]
+    assert read.sentiment[0].tolist() == pytest.approx([0.7, 0.1, 0.2])
+    assert read.sentiment.sum(1) == pytest.approx(np.ones(3))
+
+
+def test_calibration_keeps_every_decision_and_applies_per_language() -> None:
+    probs = np.array([[0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [0.1, 0.1, 0.8]], np.float32)
+    langs = ["it", "en", "fr"]
+    tempered = temper(probs, langs, {"it": 2.0, "en": 0.5, "*": 1.0})
+    assert tempered.argmax(1).tolist() == probs.argmax(1).tolist()
+    assert tempered[0].max() < probs[0].max()  # it: softer
+    assert tempered[1].max() > probs[1].max()  # en: sharper
+    assert tempered[2] == pytest.approx(probs[2])  # any other language: "*"
+    scores = np.array([0.2, 0.5, 0.9], np.float32)
+    out = platt(scores, ["it", "it", "it"], {"it": [2.0, -0.5], "*": [1.0, 0.0]})
+    assert np.all(np.diff(out) > 0)  # monotone: the order of scores holds
+    assert platt(scores, ["en"] * 3, {"*": [1.0, 0.0]}) == pytest.approx(scores, abs=1e-5)
+    assert temper(probs, langs, None) is probs
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +173,15 @@ def test_care_heads_are_added_to_a_head_directory(mini_datasets: Path, tmp_path:
         np.mean(list(sentiment["per_set"].values())), abs=1e-3
     )
     assert "split=dev" in card["data"][CARE_COMPLAINT]
+    complaint = card["heads"][CARE_COMPLAINT]
+    assert after.care_complaint.meta["sarcasm_override"] in SARCASM_OVERRIDES
+    assert complaint["chosen"]["sarcasm_override"] == after.care_complaint.meta["sarcasm_override"]
+    # Calibrated per language, with the error before and after written down.
+    for head, name in (
+        (after.care_sentiment, CARE_SENTIMENT),
+        (after.care_complaint, CARE_COMPLAINT),
+    ):
+        table = head.meta["temperature" if name == CARE_SENTIMENT else "platt"]
+        assert {"it", "en", "*"} <= set(table)
+        for figures in card["heads"][name]["calibration"].values():
+            assert figures["ece_after"] <= figures["ece_before"] + 0.02
