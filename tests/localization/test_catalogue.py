@@ -24,16 +24,25 @@ OPTIONS = {
     "ascolto/web/templates/**.html": {"extensions": "jinja2.ext.i18n"},
     "ascolto/defects/alert_templates/**.j2": {"extensions": "jinja2.ext.i18n"},
 }
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "N_": None,
+}
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
-def extracted() -> Iterator[tuple[str, str | tuple[str, str]]]:
-    """(where, message id) for every marked string in the code and the templates."""
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+Found = tuple[str, str | tuple[str, str], str | None]
+
+
+def extracted() -> Iterator[Found]:
+    """(where, message id, context) for every marked string in the code and the templates."""
+    for filename, lineno, message, _comments, context in extract_from_dir(
         ROOT, METHODS, OPTIONS, keywords=KEYWORDS
     ):
-        yield f"{filename}:{lineno}", message
+        yield f"{filename}:{lineno}", message, context
 
 
 def test_the_catalogue_parses_as_italian() -> None:
@@ -42,12 +51,12 @@ def test_the_catalogue_parses_as_italian() -> None:
     assert catalogue.num_plurals >= 2
 
 
-def untranslated(catalogue: Catalog, found: list[tuple[str, str | tuple[str, str]]]) -> list[str]:
+def untranslated(catalogue: Catalog, found: list[Found]) -> list[str]:
     """What the Italian catalogue lacks for the `found` strings: missing, fuzzy or empty."""
     problems = []
-    for where, message in found:
+    for where, message, context in found:
         key = message[0] if isinstance(message, tuple) else message
-        entry = catalogue.get(key)
+        entry = catalogue.get(key, context)
         if entry is None:
             problems.append(f"{where}: no Italian for {key!r}")
         elif entry.fuzzy:
@@ -83,7 +92,7 @@ def test_translations_keep_every_placeholder() -> None:
 @pytest.mark.parametrize("state", ["fuzzy", "empty", "missing"])
 def test_the_check_catches_an_untranslated_string(state: str) -> None:
     catalogue = italian()
-    found: list[tuple[str, str | tuple[str, str]]] = [("base.html:1", "Review queue")]
+    found: list[Found] = [("base.html:1", "Review queue", None)]
     assert untranslated(catalogue, found) == []
     entry = catalogue.get("Review queue")
     assert entry is not None
