@@ -167,3 +167,28 @@ def test_an_unreachable_database_is_told_in_italian(tmp_path: Path) -> None:
     english = ascolto(tmp_path, "users", "list")
     assert english.returncode == 3
     assert english.stderr.startswith("error: cannot open or migrate the database")
+
+
+def test_help_speaks_the_chosen_language(tmp_path: Path, sqlite_url: str) -> None:
+    write_settings(tmp_path / "settings.toml", sqlite_url)
+    # The root's help comes before any option or setting is read: the environment decides.
+    root = ascolto(tmp_path, "--help", env={"LANG": "it_IT.UTF-8"})
+    assert root.returncode == 0, root.stderr
+    assert "Ascolto sociale e contatto proattivo" in root.stdout
+    assert "Stampa la versione." in root.stdout
+    # --lang first, then --help: already Italian.
+    asked = ascolto(tmp_path, "--lang", "it", "--help")
+    assert "Ascolto sociale e contatto proattivo" in asked.stdout
+    # A command's help: its docstring and its options' help=.
+    role = ascolto(tmp_path, "users", "role", "--help", env={"ASCOLTO_LANG": "it"})
+    assert role.returncode == 0, role.stderr
+    assert "Assegna a un utente un altro ruolo." in role.stdout
+    assert "Uno tra: agent, supervisor, product, marketer, admin." in role.stdout
+    # The administrator's default reaches the help of commands, read after the settings.
+    with_default(tmp_path, "it")
+    group = ascolto(tmp_path, "users", "--help", env={"LANG": "en_GB.UTF-8"})
+    assert "Le persone che usano l'app web e la coda di revisione." in group.stdout
+    # English stays English.
+    english = ascolto(tmp_path, "--lang", "en", "users", "--help", env={"LANG": "it_IT.UTF-8"})
+    assert "People who use the web app and the review queue." in english.stdout
+    assert "Give a user another role." in english.stdout

@@ -41,14 +41,19 @@ As = Annotated[
 ]
 
 
-def _show(value: Any) -> str:
+# Label values that are words of ours (translated); products and language codes are names.
+WORDS = frozenset({"sentiment", "issue", "issues", "urgency"})
+
+
+def _show(value: Any, task: str = "") -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    word = _ if task in WORDS else str
     if isinstance(value, list):
-        return ", ".join(_(v) for v in value) or _("none")
-    return _(str(value))
+        return ", ".join(word(v) for v in value) or _("none")
+    return word(str(value))
 
 
 def _labels_table(title: str, rows: list[tuple[str, Any, Any, str]], *, before: bool) -> Table:
@@ -56,7 +61,7 @@ def _labels_table(title: str, rows: list[tuple[str, Any, Any, str]], *, before: 
     for column in (_("label"), *([_("before")] if before else []), _("now"), _("set by")):
         table.add_column(column, overflow="fold")
     for name, old, new, who in rows:
-        cells = [_(name), *([_show(old)] if before else []), _show(new), who]
+        cells = [_(name), *([_show(old, name)] if before else []), _show(new, name), who]
         table.add_row(*(escape(c) for c in cells))
     return table
 
@@ -279,7 +284,7 @@ def corrections_command(
         table.add_row(
             str(e.id),
             str(e.mention_id),
-            escape(f"{_(e.task)}: {_show(value)}"),
+            escape(f"{_(e.task)}: {_show(value, e.task)}"),
             escape(e.created_by),
             e.created_at.strftime("%Y-%m-%d %H:%M UTC"),
             escape(state),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+import typer.main
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -34,7 +35,7 @@ from ascolto.cli import privacy as cli_privacy
 from ascolto.cli import queue as cli_queue
 from ascolto.cli import tokens as cli_tokens
 from ascolto.cli import users as cli_users
-from ascolto.cli.common import EXIT_FAILED, database, err, out
+from ascolto.cli.common import EXIT_FAILED, database, err, out, speak_help
 from ascolto.localization import (
     LANGUAGES,
     N_,
@@ -112,8 +113,27 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _choose_language(ctx: typer.Context, value: str | None) -> str | None:
+    """`--lang` is read first, so that `ascolto --lang it --help` is Italian already."""
+    if value is None:
+        return None
+    if language_of(value) is None:
+        raise typer.BadParameter(
+            _(
+                "%(value)s: expected one of %(languages)s",
+                value=repr(value),
+                languages=", ".join(LANGUAGES),
+            ),
+            param_hint="--lang",
+        )
+    set_language(command_line_language(value, None))
+    speak_help(ctx.command)
+    return value
+
+
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -132,8 +152,10 @@ def main_options(
         typer.Option(
             "--lang",
             envvar="ASCOLTO_LANG",
-            help="Language of the messages: it or en (default: the settings' [language] "
-            "default if set, else the locale, e.g. LANG=it_IT.UTF-8).",
+            callback=_choose_language,
+            is_eager=True,
+            help="Language of the messages and help: it or en (default: language.default "
+            "in the settings if set, else the locale, e.g. LANG=it_IT.UTF-8).",
             show_default=False,
         ),
     ] = None,
@@ -143,15 +165,6 @@ def main_options(
 
     # Chosen before the settings are read, so that a problem with them is told in it too.
     set_language(command_line_language(lang, None))
-    if lang is not None and language_of(lang) is None:
-        raise typer.BadParameter(
-            _(
-                "%(value)s: expected one of %(languages)s",
-                value=repr(lang),
-                languages=", ".join(LANGUAGES),
-            ),
-            param_hint="--lang",
-        )
     settings = use_settings(load_settings(config))
     logs.configure(settings.log)
     # The administrator's default counts only when they set one.
@@ -159,6 +172,8 @@ def main_options(
         settings.language.default if "default" in settings.language.model_fields_set else None
     )
     set_language(command_line_language(lang, configured))
+    # The sub-command's help, if asked for, is shown after this.
+    speak_help(ctx.find_root().command)
 
 
 @app.command()
@@ -1089,11 +1104,20 @@ def _explained(exc: AscoltoError) -> str:
     return detail
 
 
+def _root_command() -> Any:
+    """The click command of `app`, its help in the language of the environment: `ascolto
+    --help` is shown before any option or setting is read."""
+    command = typer.main.get_command(app)
+    set_language(command_line_language(os.environ.get("ASCOLTO_LANG"), None))
+    speak_help(command)
+    return command
+
+
 def main() -> NoReturn:
     """Console-script entry point: maps ascolto's errors to messages and exit codes."""
     try:
         # Without standalone mode, typer returns the code of `typer.Exit` instead of exiting.
-        code = app(standalone_mode=False)
+        code = _root_command()(standalone_mode=False)
     except AscoltoError as exc:
         err.print(
             "[red]" + _("error:") + "[/] " + escape(_explained(exc)),

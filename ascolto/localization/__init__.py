@@ -3,7 +3,8 @@
 The English text is the message id; Italian comes from `locale/it/LC_MESSAGES/messages.po`,
 read at first use (no compile step, so a checkout or an editable install works as it is).
 The language in force is a context variable: the web app sets it for each request, staff
-e-mails for each recipient, so templates and Python code both just call `gettext`.
+e-mails for each recipient, the command line once at start-up, so templates and Python code
+all just call `gettext`.
 """
 
 from __future__ import annotations
