@@ -241,7 +241,9 @@ def demo(
                     sign_in=sign_in,
                 )
             )
-            serve(settings, sign_in_hint=f"This is the demo: {sign_in}.")
+            # The sign-in page shows it as given, whatever the command line's language.
+            hint = f"This is the demo: sign in as {DEMO_USER} with the password {DEMO_PASSWORD}."
+            serve(settings, sign_in_hint=hint)
             return
         err.print(
             _("`ascolto demo` without --once serves the web app: %(sign_in)s", sign_in=sign_in)
