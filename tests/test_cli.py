@@ -195,7 +195,7 @@ def test_dry_run_prints_items_and_writes_nothing(
 
     result = ascolto(tmp_path, "listen", "consumer", "--once", "--dry-run")
     assert result.returncode == 0, result.stderr
-    assert "would store 3 item(s)" in result.stdout
+    assert "would store 3 items" in result.stdout
     assert "Écouteurs Acme Buds" in result.stdout
     assert "dry_run" in result.stdout
     assert query(database_url, "SELECT count(*) FROM mention") == [(0,)]
@@ -336,7 +336,7 @@ def test_mentions_since_and_limit(tmp_path: Path, database_url: str, server: Fee
 
     table = ascolto(tmp_path, "mentions", "--since", "24h")
     assert table.returncode == 0, table.stderr
-    assert "1 mention(s)" in table.stdout
+    assert " 1 mention " in table.stdout
     assert "An hour ago" in table.stdout
 
 

@@ -16,6 +16,8 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from ascolto.cli.common import database
+from ascolto.localization import N_, number, pgettext
+from ascolto.localization import gettext as _
 from ascolto.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -26,6 +28,8 @@ out = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 EXIT_USAGE = 2
+# Words that reach the tables as data (a grouping, an outcome), kept in the catalogue.
+SHOWN_WORDS = (N_("campaign"), N_("week"), N_("error"))
 
 NameArgument = Annotated[str, typer.Argument(help="Campaign name, as in `[[campaigns]]`.")]
 AsOption = Annotated[
@@ -61,17 +65,23 @@ def list_command() -> None:
     settings = get_settings()
     engine = database(settings)
     _sync(settings, engine)
-    table = Table("name", "trigger", "delay", "window", "survey", "state", "check-ins")
+    table = Table(
+        _("name"), _("trigger"), _("delay"), _("window"), _("survey"), _("state"), _("check-ins")
+    )
     with session_scope(engine) as session:
         for row in store.list_campaigns(session, active_only=True):
             campaign = ActiveCampaign.from_row(row)
             c = campaign.config
             counts = store.status_counts(session, campaign_id=campaign.id)
-            state = "active"
+            state = _("active")
             if c.paused:
-                state = "paused (definition)"
+                state = _("paused (definition)")
             elif campaign.paused_at is not None:
-                state = f"paused by {campaign.paused_by} {campaign.paused_at:%Y-%m-%d %H:%M} UTC"
+                state = _(
+                    "paused by %(who)s %(when)s UTC",
+                    who=campaign.paused_by,
+                    when=f"{campaign.paused_at:%Y-%m-%d %H:%M}",
+                )
             table.add_row(
                 escape(campaign.name),
                 c.trigger,
@@ -79,14 +89,15 @@ def list_command() -> None:
                 f"{c.send_from}-{c.send_until}",
                 ", ".join(c.survey),
                 escape(state),
-                ", ".join(f"{s} {counts[s]}" for s in store.STATUSES if counts.get(s)) or "none",
+                ", ".join(f"{_(s)} {counts[s]}" for s in store.STATUSES if counts.get(s))
+                or _("none"),
             )
     if not table.row_count:
-        out.print(escape("no campaigns: add a [[campaigns]] table to the settings"))
+        out.print(escape(_("no campaigns: add a [[campaigns]] table to the settings")))
         return
     out.print(table)
     for problem in readiness(settings):
-        err.print(f"[yellow]not sending:[/] {escape(problem)}", highlight=False)
+        err.print("[yellow]" + _("not sending:") + "[/] " + escape(problem), highlight=False)
 
 
 @app.command("preview")
@@ -116,26 +127,42 @@ def preview_command(
         return
     would_send = shown.count("send")
     would_skip = shown.count("skip")
-    head = (
-        f"campaign {name}{' (paused)' if shown.paused else ''}: {would_send} would get a "
-        f"check-in, {would_skip} would not"
+    head = _(
+        "campaign %(name)s%(paused)s: %(send)s would get a check-in, %(skip)s would not",
+        name=name,
+        paused=" (" + _("paused") + ")" if shown.paused else "",
+        send=would_send,
+        skip=would_skip,
     )
     done = {k: shown.count(k) for k in ("sent", "answered", "skipped", "error")}
-    done_text = ", ".join(f"{k} {v}" for k, v in done.items() if v)
-    out.print(escape(head + (f"; so far {done_text}" if done_text else "")), highlight=False)
+    done_text = ", ".join(f"{_(k)} {v}" for k, v in done.items() if v)
+    so_far = "; " + _("so far %(done)s", done=done_text) if done_text else ""
+    out.print(escape(head + so_far), highlight=False)
     reasons = shown.reasons()
     if reasons:
         out.print(
-            "not sent, by reason: " + ", ".join(f"{r} {n}" for r, n in reasons.most_common()),
+            _(
+                "not sent, by reason: %(reasons)s",
+                reasons=", ".join(f"{r} {n}" for r, n in reasons.most_common()),
+            ),
             highlight=False,
         )
     if shown.outside:
         out.print(
-            "orders outside the segment: "
-            + ", ".join(f"{r} {n}" for r, n in shown.outside.most_common()),
+            _(
+                "orders outside the segment: %(reasons)s",
+                reasons=", ".join(f"{r} {n}" for r, n in shown.outside.most_common()),
+            ),
             highlight=False,
         )
-    table = Table("due (customer's time)", "customer", "order", "lang", "outcome", "why / what")
+    table = Table(
+        _("due (customer's time)"),
+        _("customer"),
+        _("order"),
+        _("lang"),
+        _("outcome"),
+        _("why / what"),
+    )
     for entry in shown.entries[:limit]:
         what = entry.details if entry.outcome in ("skip", "skipped", "error") else entry.subject
         table.add_row(
@@ -143,14 +170,14 @@ def preview_command(
             escape(entry.customer),
             escape(entry.order),
             entry.language,
-            entry.outcome,
+            _(entry.outcome),
             escape(what or ""),
         )
     out.print(table)
     if len(shown.entries) > limit:
-        out.print(f"... and {len(shown.entries) - limit} more (--limit)")
+        out.print(_("... and %(count)s more (--limit)", count=len(shown.entries) - limit))
     for problem in shown.problems:
-        err.print(f"[yellow]not sending:[/] {escape(problem)}", highlight=False)
+        err.print("[yellow]" + _("not sending:") + "[/] " + escape(problem), highlight=False)
 
 
 def _entry_json(entry: Any) -> dict[str, Any]:
@@ -181,11 +208,16 @@ def _set_paused(name: str, paused: bool, actor: str | None) -> None:
     except CampaignError as exc:
         err.print(str(exc), highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
-    verb = "paused" if paused else "resumed"
-    out.print(f"campaign {name} {verb}" if changed else f"campaign {name} was already {verb}")
+    if changed:
+        message = _("campaign %(name)s paused") if paused else _("campaign %(name)s resumed")
+    elif paused:
+        message = _("campaign %(name)s was already paused")
+    else:
+        message = _("campaign %(name)s was already resumed")
+    out.print(message % {"name": name})
     if not paused and still_paused:
         err.print(
-            f"campaign {name} is still paused by `paused = true` in its definition",
+            _("campaign %(name)s is still paused by `paused = true` in its definition", name=name),
             highlight=False,
         )
         raise typer.Exit(EXIT_USAGE)
@@ -210,7 +242,9 @@ def _day(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        err.print(f"{value!r}: expected a date such as 2026-11-01", highlight=False)
+        err.print(
+            _("%(value)s: expected a date such as 2026-11-01", value=repr(value)), highlight=False
+        )
         raise typer.Exit(EXIT_USAGE) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
@@ -237,7 +271,10 @@ def report_command(
     from storage.db import session_scope
 
     if by not in ("campaign", "product", "week"):
-        err.print(f"--by {by!r}: expected campaign, product or week", highlight=False)
+        err.print(
+            _("--by %(value)s: expected campaign, product or week", value=repr(by)),
+            highlight=False,
+        )
         raise typer.Exit(EXIT_USAGE)
     settings = get_settings()
     engine = database(settings)
@@ -245,15 +282,15 @@ def report_command(
         rows = report_rows(session, since=_day(since), until=_day(until), campaigns=campaign or [])
     table_rows = figures(rows, by=by)  # type: ignore[arg-type]
     table = Table(
-        by,
-        "sent",
-        "queued/failed/uncertain",
-        "answered",
-        "response",
+        _(by),
+        pgettext("check-ins", "sent"),
+        _("queued/failed/uncertain"),
+        _("answered"),
+        _("response"),
         "CSAT",
-        "CSAT n",
+        _("CSAT n"),
         "NPS",
-        "NPS n",
+        _("NPS n"),
         "9-10/7-8/0-6",
     )
     for item in table_rows:
@@ -273,15 +310,17 @@ def report_command(
     if csv_file is not None:
         with csv_file.open("w", encoding="utf-8", newline="") as handle:
             write_csv(handle, table_rows, by=by)  # type: ignore[arg-type]
-        out.print(f"wrote {csv_file}")
+        out.print(_("wrote %(path)s", path=csv_file))
 
 
 def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}%"
+    return "-" if value is None else f"{number(value, 1)}%"
 
 
 def _signed(value: float | None) -> str:
-    return "-" if value is None else f"{value:+.1f}"
+    if value is None:
+        return "-"
+    return ("+" if value >= 0 else "-") + number(abs(value), 1)
 
 
 @app.command("run")
@@ -296,16 +335,23 @@ def run_command() -> None:
     for report in result.sent.values():
         for reason, count in report.skipped.items():
             skipped[reason] = skipped.get(reason, 0) + count
+    why = f" ({', '.join(f'{k} {v}' for k, v in sorted(skipped.items()))})" if skipped else ""
     out.print(
-        f"planned {sum(result.planned.values())}, sent {result.sent_total}, "
-        f"skipped {sum(skipped.values())}"
-        + (f" ({', '.join(f'{k} {v}' for k, v in sorted(skipped.items()))})" if skipped else "")
-        + f", answers judged {result.acted.answers}, follow-up drafts {result.acted.follow_ups}",
+        _(
+            "planned %(planned)s, sent %(sent)s, skipped %(skipped)s%(why)s, "
+            "answers judged %(answers)s, follow-up drafts %(follow_ups)s",
+            planned=sum(result.planned.values()),
+            sent=result.sent_total,
+            skipped=sum(skipped.values()),
+            why=why,
+            answers=result.acted.answers,
+            follow_ups=result.acted.follow_ups,
+        ),
         highlight=False,
     )
     problems = result.problems + [e for r in result.sent.values() for e in r.errors]
     problems += result.acted.errors
     for problem in problems:
-        err.print(f"[yellow]problem:[/] {escape(problem)}", highlight=False)
+        err.print("[yellow]" + _("problem:") + "[/] " + escape(problem), highlight=False)
     if result.problems:
         raise typer.Exit(1)

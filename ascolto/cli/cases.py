@@ -15,6 +15,8 @@ from rich.table import Table
 from sqlmodel import Session
 
 from ascolto.cli.common import database
+from ascolto.localization import gettext as _
+from ascolto.localization import pgettext
 from storage.errors import AscoltoError
 
 app = typer.Typer(
@@ -34,7 +36,14 @@ def _duration(value: timedelta | None) -> str:
     minutes = int(value.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
-    return f"{days}d {hours:02d}h{minutes:02d}" if days else f"{hours}h{minutes:02d}"
+    if days:
+        return _(
+            "%(days)sd %(hours)sh%(minutes)s",
+            days=days,
+            hours=f"{hours:02d}",
+            minutes=f"{minutes:02d}",
+        )
+    return _("%(hours)sh%(minutes)s", hours=hours, minutes=f"{minutes:02d}")
 
 
 @app.command("metrics")
@@ -55,16 +64,29 @@ def metrics_command(
         json.dump(found.as_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
-    table = Table(title=f"care cases since {found.since:%Y-%m-%d %H:%M} UTC")
-    for column in ("cases", "responded", "resolved", "first response", "resolution"):
+    table = Table(title=_("care cases since %(since)s UTC", since=f"{found.since:%Y-%m-%d %H:%M}"))
+    for column in (
+        _("cases"),
+        _("responded"),
+        pgettext("cases", "resolved"),
+        _("first response"),
+        _("resolution"),
+    ):
         table.add_column(column, no_wrap=True)
     table.add_row(
         str(found.cases),
         str(found.responded),
         str(found.resolved),
-        f"median {_duration(found.first_response_median)}, "
-        f"p90 {_duration(found.first_response_p90)}",
-        f"median {_duration(found.resolution_median)}, p90 {_duration(found.resolution_p90)}",
+        _(
+            "median %(median)s, p90 %(p90)s",
+            median=_duration(found.first_response_median),
+            p90=_duration(found.first_response_p90),
+        ),
+        _(
+            "median %(median)s, p90 %(p90)s",
+            median=_duration(found.resolution_median),
+            p90=_duration(found.resolution_p90),
+        ),
     )
     out.print(table)
 
@@ -88,12 +110,17 @@ def resolve_command(
         user = find_user(session, username)
         case = mark_resolved(session, mention_id=mention_id, by=user.username, resolution=note)
         if case is None:
-            raise CaseError(f"mention {mention_id} has no care case (it has no draft)")
+            raise CaseError(_("mention %(id)s has no care case (it has no draft)", id=mention_id))
         times = case_times(case)
         by = case.resolved_by
     out.print(
-        f"mention {mention_id}: resolved by {by}, "
-        f"first response {_duration(times.first_response)}, "
-        f"resolution {_duration(times.resolution)}",
+        _(
+            "mention %(id)s: resolved by %(by)s, first response %(first)s, "
+            "resolution %(resolution)s",
+            id=mention_id,
+            by=by,
+            first=_duration(times.first_response),
+            resolution=_duration(times.resolution),
+        ),
         highlight=False,
     )

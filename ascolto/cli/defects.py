@@ -13,8 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ascolto.cli.common import database
+from ascolto.localization import current_language, ngettext, number, pgettext
 from ascolto.localization import gettext as _
-from ascolto.localization import ngettext
 from storage.models import Alert, DefectCluster, OutboxMessage
 
 defects_app = typer.Typer(
@@ -45,7 +45,7 @@ def _who(by: str | None) -> str:
 def _fail(message: str, code: int = 2) -> typer.Exit:
     from ascolto.cli.common import err
 
-    err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    err.print("[red]" + _("error:") + "[/] " + escape(message), highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -57,14 +57,41 @@ def _growth(cluster: DefectCluster) -> str:
     growth = cluster.growth or {}
     if "recent" not in growth:
         return ""
-    return f"{growth.get('recent', 0)} recent / {growth.get('previous', 0)} before"
+    return _(
+        "%(recent)s recent / %(previous)s before",
+        recent=growth.get("recent", 0),
+        previous=growth.get("previous", 0),
+    )
 
 
 def _per_1000(rates: dict[str, Any] | None) -> str:
     if not rates or rates.get("per_1000") is None:
-        return "unknown"
+        return _("unknown")
     low, high = rates["interval"]
-    return f"{rates['per_1000']:.2f} ({low:.2f}-{high:.2f})"
+    return f"{number(rates['per_1000'], 2)} ({number(low, 2)}-{number(high, 2)})"
+
+
+def _cluster_status(status: str) -> str:
+    """A cluster's status in the current language (a cluster is masculine in Italian, an
+    alert feminine: the words differ)."""
+    words = {
+        "new": pgettext("cluster", "new"),
+        "growing": pgettext("cluster", "growing"),
+        "stable": pgettext("cluster", "stable"),
+        "resolved": pgettext("cluster", "resolved"),
+        "dismissed": pgettext("cluster", "dismissed"),
+    }
+    return words.get(status, status)
+
+
+def _day_count(day: dict[str, Any]) -> str:
+    """A day's complaints; with sources down that day, a floor or unknown, and which."""
+    down = ", ".join(day["sources_down"])
+    if day["count"] is None:
+        return _("unknown (%(sources)s down)", sources=down)
+    if day["partial"]:
+        return _("%(count)s+ (%(sources)s down)", count=day["count"], sources=down)
+    return str(day["count"])
 
 
 def cluster_json(
@@ -177,8 +204,14 @@ def list_clusters_command(
         if product is not None:
             ids = {name: pid for pid, name in names.items()}
             if product not in ids:
-                known = ", ".join(sorted(ids)) or "none configured"
-                raise _fail(f"no product named {product!r} (known: {known})")
+                known = ", ".join(sorted(ids)) or _("none configured")
+                raise _fail(
+                    _(
+                        "no product named %(name)s (known: %(known)s)",
+                        name=repr(product),
+                        known=known,
+                    )
+                )
             product_id = ids[product]
         statuses = None if every else ["new", "growing", "stable"]
         rows = list_clusters(
@@ -193,22 +226,30 @@ def list_clusters_command(
             [cluster_json(c, names.get(c.product_id, ""), rates.get(c.id or 0)) for c in rows]
         )
         return
-    table = Table(title=f"{len(rows)} defect cluster(s)")
+    table = Table(title=ngettext("%(num)s defect cluster", "%(num)s defect clusters", len(rows)))
     for column in (
-        "id",
-        "product",
-        "status",
-        "level",
-        "size",
-        "authors",
-        "per 1,000 units",
-        "growth",
-        "last",
+        _("id"),
+        _("product"),
+        _("status"),
+        _("level"),
+        _("size"),
+        _("authors"),
+        _("per 1,000 units"),
+        _("growth"),
+        _("last"),
     ):
         table.add_column(column, no_wrap=True)
-    table.add_column("title / keywords", overflow="fold", ratio=1)
+    table.add_column(_("title / keywords"), overflow="fold", ratio=1)
     for c in rows:
-        status = c.status if c.live else f"{c.status} (merged into {c.merged_into_id})"
+        status = (
+            _cluster_status(c.status)
+            if c.live
+            else _(
+                "%(status)s (merged into %(id)s)",
+                status=_cluster_status(c.status),
+                id=c.merged_into_id,
+            )
+        )
         table.add_row(
             str(c.id),
             escape(names.get(c.product_id, "?")),
@@ -247,7 +288,7 @@ def show_cluster(
     with Session(database()) as session:
         cluster = get_cluster(session, cluster_id)
         if cluster is None:
-            raise _fail(f"no defect cluster {cluster_id}")
+            raise _fail(_("no defect cluster %(id)s", id=cluster_id))
         product = product_names(session).get(cluster.product_id, "?")
         alerts = list_alerts(session, cluster_id=cluster_id, limit=100)
         sent = alert_deliveries(session, [a.id for a in alerts if a.id is not None])
@@ -266,64 +307,82 @@ def show_cluster(
             }
         )
         return
-    live = "" if cluster.live else f", merged into {cluster.merged_into_id}"
+    live = "" if cluster.live else ", " + _("merged into %(id)s", id=cluster.merged_into_id)
     out.print(
-        f"[bold]defect cluster {cluster.id}[/] of {escape(product)}: {escape(cluster.title)}",
+        "[bold]"
+        + _("defect cluster %(id)s", id=cluster.id)
+        + "[/] "
+        + _("of %(product)s: %(title)s", product=escape(product), title=escape(cluster.title)),
         highlight=False,
     )
     out.print(
-        f"status {cluster.status}{live}; alert level {cluster.level}; {cluster.size} mention(s) "
-        f"from {cluster.authors} author(s); first {_when(cluster.first_at)}, "
-        f"last {_when(cluster.last_at)}",
+        _(
+            "status %(status)s%(live)s; alert level %(level)s; %(size)s mention(s) "
+            "from %(authors)s author(s); first %(first)s, last %(last)s",
+            status=_cluster_status(cluster.status),
+            live=live,
+            level=cluster.level,
+            size=cluster.size,
+            authors=cluster.authors,
+            first=_when(cluster.first_at),
+            last=_when(cluster.last_at),
+        ),
         highlight=False,
     )
     if cluster.snoozed_until:
-        out.print(f"snoozed until {_when(cluster.snoozed_until)}", highlight=False)
+        out.print(_("snoozed until %(when)s", when=_when(cluster.snoozed_until)), highlight=False)
     if cluster.ticket_url:
-        out.print(f"ticket: {escape(cluster.ticket_url)}", highlight=False)
-    out.print(f"keywords: {escape(', '.join(cluster.keywords))}", highlight=False)
-    out.print(escape(rate_line(rates)), highlight=False)
-    for split, label in (("by_sku", "SKU"), ("by_batch", "batch"), ("by_ship_week", "ship week")):
+        out.print(_("ticket: %(url)s", url=escape(cluster.ticket_url)), highlight=False)
+    out.print(
+        _("keywords: %(keywords)s", keywords=escape(", ".join(cluster.keywords))),
+        highlight=False,
+    )
+    out.print(escape(rate_line(rates, current_language())), highlight=False)
+    for split, label in (
+        ("by_sku", _("per SKU: %(rates)s")),
+        ("by_batch", _("per batch: %(rates)s")),
+        ("by_ship_week", _("per ship week: %(rates)s")),
+    ):
         rows = (rates or {}).get(split) or []
         if rows:
-            out.print(
-                f"per {label}: "
-                + "; ".join(
-                    f"{escape(str(r['key']))} {_per_1000(r)} of {r['units']}" for r in rows
-                ),
-                highlight=False,
+            shown = "; ".join(
+                _(
+                    "%(key)s %(rate)s of %(units)s",
+                    key=escape(str(r["key"])),
+                    rate=_per_1000(r),
+                    units=r["units"],
+                )
+                for r in rows
             )
+            out.print(label % {"rates": shown}, highlight=False)
     sources = ", ".join(f"{name} {n}" for name, n in cluster.sources.items())
-    out.print(f"sources: {escape(sources)}", highlight=False)
+    out.print(_("sources: %(sources)s", sources=escape(sources)), highlight=False)
     growth = cluster.growth or {}
     if growth:
         out.print(
-            f"growth: {growth.get('recent', 0)} in the recent window, "
-            f"{growth.get('previous', 0)} in the one before ({growth.get('ratio', 0):.1f}x)",
+            _(
+                "growth: %(recent)s in the recent window, %(previous)s in the one before "
+                "(%(ratio)sx)",
+                recent=growth.get("recent", 0),
+                previous=growth.get("previous", 0),
+                ratio=number(growth.get("ratio", 0), 1),
+            ),
             highlight=False,
         )
     if timeline:
         out.print(
-            "per day: "
-            + ", ".join(
-                f"{d['day']} "
-                + (
-                    f"unknown ({', '.join(d['sources_down'])} down)"
-                    if d["count"] is None
-                    else f"{d['count']}+ ({', '.join(d['sources_down'])} down)"
-                    if d["partial"]
-                    else str(d["count"])
-                )
-                for d in timeline
+            _(
+                "per day: %(days)s",
+                days=", ".join(f"{d['day']} {_day_count(d)}" for d in timeline),
             ),
             highlight=False,
         )
     for reason in cluster.reasons:
         out.print(f"  - {escape(reason)}", highlight=False)
-    table = Table(title="representative mentions")
-    for column in ("mention", "at"):
+    table = Table(title=_("representative mentions"))
+    for column in (_("mention"), _("at")):
         table.add_column(column, no_wrap=True)
-    table.add_column("text", overflow="fold", ratio=1)
+    table.add_column(_("text"), overflow="fold", ratio=1)
     for sample in cluster.representatives:
         table.add_row(
             str(sample.get("mention_id", "")),
@@ -333,7 +392,18 @@ def show_cluster(
     out.print(table)
     if alerts:
         out.print(
-            "alerts: " + ", ".join(f"{a.id} (level {a.level}, {a.status})" for a in alerts),
+            _(
+                "alerts: %(alerts)s",
+                alerts=", ".join(
+                    _(
+                        "%(id)s (level %(level)s, %(status)s)",
+                        id=a.id,
+                        level=a.level,
+                        status=_(a.status),
+                    )
+                    for a in alerts
+                ),
+            ),
             highlight=False,
         )
 
@@ -374,14 +444,23 @@ def snooze_cluster(
     try:
         moment = datetime.fromisoformat(until)
     except ValueError:
-        raise _fail(f"--until {until!r}: expected YYYY-MM-DD or an ISO date-time") from None
+        raise _fail(
+            _("--until %(value)s: expected YYYY-MM-DD or an ISO date-time", value=repr(until))
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
         cluster = snooze(database(), cluster_id, moment, by=_who(by), reason=reason)
     except (LookupError, LifecycleError) as exc:
         raise _fail(str(exc.args[0])) from None
-    out.print(f"defect cluster {cluster.id} is snoozed until {_when(moment)}", highlight=False)
+    out.print(
+        _(
+            "defect cluster %(id)s is snoozed until %(when)s",
+            id=cluster.id,
+            when=_when(moment),
+        ),
+        highlight=False,
+    )
 
 
 @defects_app.command("wake")
@@ -397,7 +476,7 @@ def wake_cluster(
         snooze(database(), cluster_id, None, by=_who(by))
     except LookupError as exc:
         raise _fail(str(exc.args[0])) from None
-    out.print(f"defect cluster {cluster_id} is awake", highlight=False)
+    out.print(_("defect cluster %(id)s is awake", id=cluster_id), highlight=False)
 
 
 @defects_app.command("ticket")
@@ -415,7 +494,12 @@ def ticket_cluster(
     except (LookupError, LifecycleError) as exc:
         raise _fail(str(exc.args[0])) from None
     out.print(
-        f"defect cluster {cluster.id}: ticket {cluster.ticket_url or 'none'}", highlight=False
+        _(
+            "defect cluster %(id)s: ticket %(url)s",
+            id=cluster.id,
+            url=cluster.ticket_url or _("none"),
+        ),
+        highlight=False,
     )
 
 
@@ -427,7 +511,14 @@ def _act_on_cluster(cluster_id: int, action: Any, by: str | None, reason: str | 
         cluster = act_on_cluster(database(), cluster_id, action, by=_who(by), reason=reason)
     except LookupError as exc:
         raise _fail(str(exc.args[0])) from None
-    out.print(f"defect cluster {cluster.id} is {cluster.status}", highlight=False)
+    out.print(
+        _(
+            "defect cluster %(id)s is %(status)s",
+            id=cluster.id,
+            status=_cluster_status(cluster.status),
+        ),
+        highlight=False,
+    )
 
 
 @defects_app.command("detect")
@@ -439,14 +530,20 @@ def detect() -> None:
 
     report = detect_defects(get_settings(), database())
     out.print(
-        f"{len(report.products)} product(s) watched, {report.complaints} new complaint(s), "
-        f"{report.clusters_written} cluster(s) written, {len(report.alerts)} alert(s) raised",
+        _(
+            "%(products)s product(s) watched, %(complaints)s new complaint(s), "
+            "%(clusters)s cluster(s) written, %(alerts)s alert(s) raised",
+            products=len(report.products),
+            complaints=report.complaints,
+            clusters=report.clusters_written,
+            alerts=len(report.alerts),
+        ),
         highlight=False,
     )
     for product, problem in report.failed.items():
         out.print(f"[red]{escape(product)}:[/] {escape(problem)}", highlight=False)
     if report.error:
-        out.print(f"[red]error:[/] {escape(report.error)}", highlight=False)
+        out.print("[red]" + _("error:") + "[/] " + escape(report.error), highlight=False)
     if not report.ok:
         raise typer.Exit(EXIT_FAILED)
 
@@ -476,7 +573,13 @@ def list_alerts_command(
     wanted = list(status or ["open", "acknowledged"])
     unknown = [s for s in wanted if s not in ALERT_STATES]
     if unknown:
-        raise _fail(f"status {unknown[0]!r}: expected one of {', '.join(ALERT_STATES)}")
+        raise _fail(
+            _(
+                "status %(value)s: expected one of %(states)s",
+                value=repr(unknown[0]),
+                states=", ".join(ALERT_STATES),
+            )
+        )
     with Session(database()) as session:
         names = product_names(session)
         rows = list_alerts(session, statuses=None if every else wanted, limit=limit)

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from ascolto.localization import gettext as _
 from ascolto.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +40,7 @@ def worker(
     from ascolto.runtime.locks import step_lock
 
     if pool not in ("prefork", "solo", "threads"):
-        raise typer.BadParameter("expected prefork, solo or threads", param_hint="--pool")
+        raise typer.BadParameter(_("expected prefork, solo or threads"), param_hint="--pool")
     settings = get_settings()
     app = tasks.configure(settings)
     # Workers starting together take turns migrating and mirroring the settings.
@@ -84,7 +85,7 @@ def bench(
     """Run every benchmark in benchmarks/, each printing a table and writing its JSON."""
     script = ROOT / "benchmarks" / "run_all.py"
     if not script.exists():
-        typer.echo("the benchmarks need a source checkout (benchmarks/run_all.py)", err=True)
+        typer.echo(_("the benchmarks need a source checkout (benchmarks/run_all.py)"), err=True)
         raise typer.Exit(2)
     command = [sys.executable, str(script), *(["--quick"] if quick else [])]
     code = subprocess.run(command, check=False).returncode  # noqa: S603

@@ -14,6 +14,12 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
+from ascolto.localization import N_, ngettext, number, pgettext
+from ascolto.localization import gettext as _
+
+# Groupings that reach the table's title and header as data, kept in the catalogue.
+SHOWN_WORDS = (N_("intent"), N_("template"), N_("week"))
+
 app = typer.Typer(help="Draft quality: approval without edit, and what agents change.")
 
 
@@ -22,11 +28,13 @@ def _seconds(value: float | None) -> str:
         return "-"
     minutes = int(value // 60)
     hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}" if hours else f"{minutes}m{int(value % 60):02d}s"
+    if hours:
+        return _("%(hours)sh%(minutes)s", hours=hours, minutes=f"{minutes:02d}")
+    return _("%(minutes)sm%(seconds)ss", minutes=minutes, seconds=f"{int(value % 60):02d}")
 
 
 def _rate(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}%"
+    return "-" if value is None else f"{number(value, 1)}%"
 
 
 @app.callback()
@@ -55,7 +63,9 @@ def quality_command(
     from storage.types import utcnow
 
     if by not in (*GROUPINGS, "week"):
-        raise typer.BadParameter(f"one of {', '.join((*GROUPINGS, 'week'))}", param_hint="--by")
+        raise typer.BadParameter(
+            _("one of %(choices)s", choices=", ".join((*GROUPINGS, "week"))), param_hint="--by"
+        )
     now = utcnow()
     with Session(prepare(get_settings())) as session:
         report = approval_report(session, since=now - timedelta(days=days), until=now)
@@ -64,8 +74,22 @@ def quality_command(
         sys.stdout.write("\n")
         return
     rows = report.weeks if by == "week" else report.by[by]
-    table = Table(title=f"drafts decided since {report.since:%Y-%m-%d %H:%M} UTC, by {by}")
-    for column in (by, "decided", "unedited", "light edit", "rewritten", "rejected", "median"):
+    table = Table(
+        title=_(
+            "drafts decided since %(since)s UTC, by %(by)s",
+            since=f"{report.since:%Y-%m-%d %H:%M}",
+            by=_(by),
+        )
+    )
+    headers = (
+        _("decided"),
+        _("unedited"),
+        _("light edit"),
+        _("rewritten"),
+        pgettext("drafts", "rejected"),
+        _("median"),
+    )
+    for column in (_(by), *headers):
         table.add_column(column, no_wrap=True)
     for f in rows:
         table.add_row(
@@ -104,12 +128,19 @@ def edits_command(
         sys.stdout.write("\n")
         return
     if not found:
-        out.print("no edited drafts in this period")
+        out.print(_("no edited drafts in this period"))
         return
     for template in found:
-        table = Table(title=f"{template.template}: {template.edited} edited draft(s)")
-        table.add_column("change")
-        table.add_column("drafts", justify="right")
+        table = Table(
+            title=ngettext(
+                "%(template)s: %(num)s edited draft",
+                "%(template)s: %(num)s edited drafts",
+                template.edited,
+                template=template.template,
+            )
+        )
+        table.add_column(_("change"))
+        table.add_column(_("drafts"), justify="right")
         for change, count in template.changes:
             table.add_row(change, str(count))
         out.print(table)
@@ -158,22 +189,25 @@ def propose_command(
             proposed[edits.template] = revision
     if accept is None:
         if not proposed:
-            out.print("no revision to propose: no change is common enough")
+            out.print(_("no revision to propose: no change is common enough"))
         for revision in proposed.values():
             out.print(revision.diff(), highlight=False, markup=False)
         return
     if accept not in proposed:
-        raise typer.BadParameter(f"no revision proposed for {accept}", param_hint="--accept")
+        raise typer.BadParameter(
+            _("no revision proposed for %(template)s", template=accept), param_hint="--accept"
+        )
     if settings.outreach.templates_dir is None:
         raise typer.BadParameter(
-            "set [outreach] templates_dir to a folder for your own templates first",
+            _("set [outreach] templates_dir to a folder for your own templates first"),
             param_hint="--accept",
         )
     with session_scope(engine) as session:
         user = find_user(session, username or "")
         if not has_role(user.role, "admin"):
             raise typer.BadParameter(
-                f"{user.username} is {user.role}: only an admin", param_hint="--as"
+                _("%(name)s is %(role)s: only an admin", name=user.username, role=user.role),
+                param_hint="--as",
             )
         path = revisions.accept(proposed[accept], settings.outreach.templates_dir)
         record(
@@ -184,4 +218,7 @@ def propose_command(
             subject_id=accept,
             details={"changes": [list(c) for c in proposed[accept].changes], "path": str(path)},
         )
-    out.print(f"{accept}: revision accepted, written to {path}", highlight=False)
+    out.print(
+        _("%(template)s: revision accepted, written to %(path)s", template=accept, path=path),
+        highlight=False,
+    )

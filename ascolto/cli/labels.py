@@ -18,6 +18,8 @@ from rich.table import Table
 from sqlmodel import Session
 
 from ascolto.cli.common import acting_reviewer, database
+from ascolto.localization import gettext as _
+from ascolto.localization import ngettext, number
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -39,22 +41,27 @@ As = Annotated[
 ]
 
 
-def _show(value: Any) -> str:
+# Label values that are words of ours (translated); products and language codes are names.
+WORDS = frozenset({"sentiment", "issue", "issues", "urgency"})
+
+
+def _show(value: Any, task: str = "") -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
+    word = _ if task in WORDS else str
     if isinstance(value, list):
-        return ", ".join(value) or "none"
-    return str(value)
+        return ", ".join(word(v) for v in value) or _("none")
+    return word(str(value))
 
 
 def _labels_table(title: str, rows: list[tuple[str, Any, Any, str]], *, before: bool) -> Table:
     table = Table(title=title)
-    for column in ("label", *(["before"] if before else []), "now", "set by"):
+    for column in (_("label"), *([_("before")] if before else []), _("now"), _("set by")):
         table.add_column(column, overflow="fold")
     for name, old, new, who in rows:
-        cells = [name, *([_show(old)] if before else []), _show(new), who]
+        cells = [_(name), *([_show(old, name)] if before else []), _show(new, name), who]
         table.add_row(*(escape(c) for c in cells))
     return table
 
@@ -62,7 +69,7 @@ def _labels_table(title: str, rows: list[tuple[str, Any, Any, str]], *, before: 
 def _who(corrected: dict[str, Any], name: str) -> str:
     applied = corrected.get(name)
     if applied is None:
-        return "model"
+        return _("model")
     return f"{applied['by']} ({applied['at'][:16].replace('T', ' ')} UTC, #{applied['example_id']})"
 
 
@@ -75,15 +82,15 @@ def show_command(mention_id: MentionId) -> None:
 
     with Session(database()) as session:
         if get_mention(session, mention_id=mention_id) is None:
-            raise CorrectionError(f"no mention with id {mention_id}")
+            raise CorrectionError(_("no mention with id %(id)s", id=mention_id))
         row: Classification | None = get_labels(session, mention_id=mention_id)
     if row is None:
-        out.print(f"mention {mention_id} is not classified yet")
+        out.print(_("mention %(id)s is not classified yet", id=mention_id))
         return
     labels = labels_of(row)
     corrected = dict(row.corrected)
     rows = [(f, None, labels[f], _who(corrected, f)) for f in LABEL_FIELDS]
-    out.print(_labels_table(f"mention {mention_id}", rows, before=False))
+    out.print(_labels_table(_("mention %(id)s", id=mention_id), rows, before=False))
 
 
 @app.command("correct")
@@ -140,7 +147,9 @@ def correct_command(
         ("product", product, no_products, "--no-products"),
     ):
         if given and none:
-            raise CorrectionError(f"--{task} and {flag} contradict each other")
+            raise CorrectionError(
+                _("%(option)s and %(flag)s contradict each other", option=f"--{task}", flag=flag)
+            )
         if given or none:
             changes[task] = list(given or [])
     if sentiment is not None:
@@ -156,7 +165,7 @@ def correct_command(
             session, get_settings(), mention_id, changes, reviewer=reviewer, note=note
         )
     _cluster_again(engine, outcome)
-    _print_outcome(outcome, as_json=as_json, verb="corrected")
+    _print_outcome(outcome, as_json=as_json, verb=_("corrected"))
 
 
 @app.command("check")
@@ -175,7 +184,7 @@ def check_command(
 
     floor = get_settings().classify.min_confidence
     if floor <= 0 and not as_json:
-        out.print("[classify] min_confidence is 0: every label is acted on, none waits")
+        out.print(escape(_("[classify] min_confidence is 0: every label is acted on, none waits")))
     with Session(database()) as session:
         found = to_check(session, min_confidence=floor, limit=limit)
     if as_json:
@@ -197,15 +206,29 @@ def check_command(
         )
         sys.stdout.write("\n")
         return
-    table = Table(title=f"{len(found)} mention(s) to check (confidence below {floor:.2f})")
-    for column in ("mention", "confidence", "lang", "sentiment", "complaint", "text"):
+    table = Table(
+        title=ngettext(
+            "%(num)s mention to check (confidence below %(floor)s)",
+            "%(num)s mentions to check (confidence below %(floor)s)",
+            len(found),
+            floor=number(floor, 2),
+        )
+    )
+    for column in (
+        _("mention"),
+        _("confidence"),
+        _("lang"),
+        _("sentiment"),
+        _("complaint"),
+        _("text"),
+    ):
         table.add_column(column, overflow="fold")
     for m, c in found:
         table.add_row(
             str(m.id),
-            f"{c.confidence:.2f}" if c.confidence is not None else "-",
+            number(c.confidence, 2) if c.confidence is not None else "-",
             escape(c.language or "-"),
-            escape(c.sentiment or "-"),
+            escape(_(c.sentiment) if c.sentiment else "-"),
             _show(c.complaint),
             escape(m.text[:140]),
         )
@@ -252,16 +275,16 @@ def corrections_command(
         )
         sys.stdout.write("\n")
         return
-    table = Table(title=f"{len(rows)} correction(s)")
-    for column in ("id", "mention", "label", "by", "at", "state", "note"):
+    table = Table(title=ngettext("%(num)s correction", "%(num)s corrections", len(rows)))
+    for column in (_("id"), _("mention"), _("label"), _("by"), _("at"), _("state"), _("note")):
         table.add_column(column, overflow="fold")
     for e in rows:
-        ((_, value),) = e.label.items()
-        state = f"undone by {e.removed_by}" if e.removed_at else "applied"
+        ((_key, value),) = e.label.items()
+        state = _("undone by %(who)s", who=e.removed_by) if e.removed_at else _("applied")
         table.add_row(
             str(e.id),
             str(e.mention_id),
-            escape(f"{e.task}: {_show(value)}"),
+            escape(f"{_(e.task)}: {_show(value, e.task)}"),
             escape(e.created_by),
             e.created_at.strftime("%Y-%m-%d %H:%M UTC"),
             escape(state),
@@ -285,7 +308,7 @@ def undo_command(
     with session_scope(engine) as session:
         outcome = undo(session, get_settings(), correction_id, reviewer=reviewer)
     _cluster_again(engine, outcome)
-    _print_outcome(outcome, as_json=False, verb=f"correction {correction_id} undone")
+    _print_outcome(outcome, as_json=False, verb=_("correction %(id)s undone", id=correction_id))
 
 
 def _cluster_again(engine: Engine, outcome: Outcome) -> None:
@@ -317,8 +340,9 @@ def _print_outcome(outcome: Outcome, *, as_json: bool, verb: str) -> None:
     rows = [
         (f, outcome.before[f], outcome.after[f], _who(outcome.corrected, f)) for f in LABEL_FIELDS
     ]
-    out.print(_labels_table(f"mention {outcome.mention_id}: {verb}", rows, before=True))
+    title = _("mention %(id)s: %(verb)s", id=outcome.mention_id, verb=verb)
+    out.print(_labels_table(title, rows, before=True))
     for draft_id in outcome.withdrawn_drafts:
-        out.print(f"draft {draft_id} withdrawn: the labels call for another reply now")
+        out.print(_("draft %(id)s withdrawn: the labels call for another reply now", id=draft_id))
     for cluster_id in outcome.left_clusters:
-        out.print(f"left defect cluster {cluster_id}")
+        out.print(_("left defect cluster %(id)s", id=cluster_id))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+import typer.main
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -34,11 +35,21 @@ from ascolto.cli import privacy as cli_privacy
 from ascolto.cli import queue as cli_queue
 from ascolto.cli import tokens as cli_tokens
 from ascolto.cli import users as cli_users
-from ascolto.cli.common import EXIT_FAILED, database, err, out
-from ascolto.localization import set_language, terminal_language
+from ascolto.cli.common import EXIT_FAILED, database, err, out, speak_help
+from ascolto.localization import (
+    LANGUAGES,
+    N_,
+    command_line_language,
+    current_language,
+    language_of,
+    ngettext,
+    number,
+    set_language,
+)
+from ascolto.localization import gettext as _
 from ascolto.runtime.runner import RunReport
 from ascolto.settings import Settings, get_settings, load_settings, use_settings
-from storage.errors import AscoltoError
+from storage.errors import AscoltoError, DatabaseError, SettingsError
 from storage.types import is_digits
 
 app = typer.Typer(
@@ -74,14 +85,55 @@ app.add_typer(cli_privacy.app, name="privacy")
 app.add_typer(cli_drafts.app, name="drafts")
 
 
+# Words the layers below report in English (run statuses, source health, stored totals),
+# marked here so that the catalogue keeps their Italian.
+REPORTED_WORDS = (
+    N_("ok"),
+    N_("not_modified"),
+    N_("dry_run"),
+    N_("failed"),
+    N_("blocked"),
+    N_("interrupted"),
+    N_("running"),
+    N_("working"),
+    N_("failing"),
+    N_("never run"),
+    N_("mentions"),
+    N_("near duplicates"),
+    N_("orders"),
+    N_("order events"),
+    N_("customers"),
+    N_("quarantined"),
+)
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"ascolto {__version__}")
         raise typer.Exit()
 
 
+def _choose_language(ctx: typer.Context, value: str | None) -> str | None:
+    """`--lang` is read first, so that `ascolto --lang it --help` is Italian already."""
+    if value is None:
+        return None
+    if language_of(value) is None:
+        raise typer.BadParameter(
+            _(
+                "%(value)s: expected one of %(languages)s",
+                value=repr(value),
+                languages=", ".join(LANGUAGES),
+            ),
+            param_hint="--lang",
+        )
+    set_language(command_line_language(value, None))
+    speak_help(ctx.command)
+    return value
+
+
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -95,13 +147,33 @@ def main_options(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            envvar="ASCOLTO_LANG",
+            callback=_choose_language,
+            is_eager=True,
+            help="Language of the messages and help: it or en (default: language.default "
+            "in the settings if set, else the locale, e.g. LANG=it_IT.UTF-8).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Self-hosted social listening and proactive outreach."""
     from ascolto import logs
 
+    # Chosen before the settings are read, so that a problem with them is told in it too.
+    set_language(command_line_language(lang, None))
     settings = use_settings(load_settings(config))
     logs.configure(settings.log)
-    set_language(terminal_language(settings.language.default))
+    # The administrator's default counts only when they set one.
+    configured = (
+        settings.language.default if "default" in settings.language.model_fields_set else None
+    )
+    set_language(command_line_language(lang, configured))
+    # The sub-command's help, if asked for, is shown after this.
+    speak_help(ctx.find_root().command)
 
 
 @app.command()
@@ -148,14 +220,34 @@ def demo(
     try:
         settings = use_settings(load_settings(config))
         logs.configure(settings.log)
-        err.print(f"replaying recorded sources from {server.base}; settings in {config}")
+        err.print(
+            _(
+                "replaying recorded sources from %(base)s; settings in %(config)s",
+                base=server.base,
+                config=config,
+            )
+        )
         ensure_demo_user(prepare(settings))
-        sign_in = f"sign in as {DEMO_USER} with the password {DEMO_PASSWORD}"
+        sign_in = _(
+            "sign in as %(user)s with the password %(password)s",
+            user=DEMO_USER,
+            password=DEMO_PASSWORD,
+        )
         if not once:
-            err.print(f"web app on http://{settings.web.host}:{settings.web.port}/: {sign_in}")
-            serve(settings, sign_in_hint=f"This is the demo: {sign_in}.")
+            err.print(
+                _(
+                    "web app on %(url)s: %(sign_in)s",
+                    url=f"http://{settings.web.host}:{settings.web.port}/",
+                    sign_in=sign_in,
+                )
+            )
+            # The sign-in page shows it as given, whatever the command line's language.
+            hint = f"This is the demo: sign in as {DEMO_USER} with the password {DEMO_PASSWORD}."
+            serve(settings, sign_in_hint=hint)
             return
-        err.print(f"`ascolto demo` without --once serves the web app: {sign_in}")
+        err.print(
+            _("`ascolto demo` without --once serves the web app: %(sign_in)s", sign_in=sign_in)
+        )
         names = [s.name for s in settings.sources if s.enabled and _polled(s.kind)]
         reports = _one_round(settings, names)
     finally:
@@ -181,7 +273,7 @@ def _demo_labels_and_defects(settings: Settings) -> None:
     engine = engine_for(settings)
     labelled = classify_pending(settings, engine)
     out.print(
-        f"classified: {labelled.done} mention(s)"
+        ngettext("classified: %(num)s mention", "classified: %(num)s mentions", labelled.done)
         + (f" — {labelled.error}" if labelled.error else "")
     )
     labels_changed(settings, engine)
@@ -189,7 +281,14 @@ def _demo_labels_and_defects(settings: Settings) -> None:
         names = product_names(session)
         alerts = list_alerts(session, statuses=["open"])
     for alert in alerts:
-        out.print(f"defect alert {alert.id} ({names.get(alert.product_id, '?')}): {alert.title}")
+        out.print(
+            _(
+                "defect alert %(id)s (%(product)s): %(title)s",
+                id=alert.id,
+                product=names.get(alert.product_id, "?"),
+                title=alert.title,
+            )
+        )
 
 
 @app.command()
@@ -211,10 +310,10 @@ def listen(
         else [s.name for s in settings.sources if s.enabled and _polled(s.kind)]
     )
     if source and not _polled(settings.source(source).kind):
-        err.print(f"source {source!r} receives webhooks; it is not polled")
+        err.print(_("source %(name)s receives webhooks; it is not polled", name=repr(source)))
         raise typer.Exit(2)
     if not names:
-        err.print("no enabled sources in the settings")
+        err.print(_("no enabled sources in the settings"))
         raise typer.Exit(2)
     if not once and not dry_run:
         from ascolto.service import serve
@@ -254,9 +353,9 @@ def _one_round(settings: Settings, names: list[str], *, dry_run: bool = False) -
         transient=True,
         disable=not err.is_terminal,
     ) as progress:
-        task = progress.add_task("listening", total=len(names))
+        task = progress.add_task(_("listening"), total=len(names))
         for name in names:
-            progress.update(task, description=f"listening: {name}")
+            progress.update(task, description=_("listening: %(source)s", source=name))
             reports.append(run_source(settings, engine, name, trigger="manual", dry_run=dry_run))
             progress.advance(task)
     return reports
@@ -271,15 +370,23 @@ def _print_demo_summary(settings: Settings, config: Path) -> None:
     with Session(engine_for(settings)) as session:
         figures = totals(session)
     out.print(
-        "stored: "
-        + ", ".join(f"{value} {name.replace('_', ' ')}" for name, value in figures.items())
+        _(
+            "stored: %(figures)s",
+            figures=", ".join(
+                f"{value} {_(name.replace('_', ' '))}" for name, value in figures.items()
+            ),
+        )
     )
     # The folder given with --dir, so the hint works as printed.
     demo_dir = "" if config.parent == Path("ascolto-demo") else f" --dir {config.parent}"
     out.print(
         escape(
-            f"next: `ascolto --config {config} mentions` to read them, "
-            f"or `ascolto demo{demo_dir}` for the web app"
+            _(
+                "next: `ascolto --config %(config)s mentions` to read them, "
+                "or `ascolto demo%(dir)s` for the web app",
+                config=config,
+                dir=demo_dir,
+            )
         )
     )
 
@@ -291,8 +398,15 @@ def _polled(kind: str) -> bool:
 
 
 def _print_items(report: RunReport) -> None:
-    table = Table(title=f"{report.source}: would store {len(report.items)} item(s)")
-    for column in ("external id", "published", "author", "title / text"):
+    table = Table(
+        title=ngettext(
+            "%(source)s: would store %(num)s item",
+            "%(source)s: would store %(num)s items",
+            len(report.items),
+            source=report.source,
+        )
+    )
+    for column in (_("external id"), _("published"), _("author"), _("title / text")):
         table.add_column(column, overflow="fold")
     for item in report.items:
         table.add_row(
@@ -305,26 +419,26 @@ def _print_items(report: RunReport) -> None:
 
 
 def _print_reports(reports: list[RunReport]) -> None:
-    table = Table(title="runs")
+    table = Table(title=_("runs"))
     for column in (
-        "source",
-        "status",
-        "seen",
-        "new",
-        "updated",
-        "skipped",
-        "quarantined",
-        "seconds",
+        _("source"),
+        _("status"),
+        _("seen"),
+        _("new"),
+        _("updated"),
+        _("skipped"),
+        _("quarantined"),
+        _("seconds"),
     ):
         table.add_column(column, no_wrap=True)
-    table.add_column("problem", overflow="fold", ratio=1)
+    table.add_column(_("problem"), overflow="fold", ratio=1)
     for report in reports:
         fetched = report.ok
         table.add_row(
             report.source,
-            report.status,
+            _(report.status),
             *(
-                str(n) if fetched else "unknown"
+                str(n) if fetched else _("unknown")
                 for n in (
                     report.seen,
                     report.new,
@@ -333,7 +447,7 @@ def _print_reports(reports: list[RunReport]) -> None:
                     report.quarantined,
                 )
             ),
-            f"{report.duration:.1f}",
+            number(report.duration, 1),
             report.error or "; ".join(report.warnings),
         )
     out.print(table)
@@ -358,19 +472,27 @@ def sources(
     if as_json:
         print(json.dumps([health_json(h, intervals.get(h.name)) for h in report], indent=2))
         return
-    table = Table(title="sources")
-    for column in ("name", "kind", "interval", "last run", "status", "new last run", "stored"):
+    table = Table(title=_("sources"))
+    for column in (
+        _("name"),
+        _("kind"),
+        _("interval"),
+        _("last run"),
+        _("status"),
+        _("new last run"),
+        _("stored"),
+    ):
         table.add_column(column, no_wrap=True)
-    table.add_column("problem", overflow="fold", ratio=1)
+    table.add_column(_("problem"), overflow="fold", ratio=1)
     for h in report:
         status_style = {"working": "green", "failing": "red", "blocked": "red"}.get(h.working, "")
         table.add_row(
-            h.name + ("" if h.enabled else " (disabled)"),
+            h.name + ("" if h.enabled else " (" + _("disabled") + ")"),
             h.kind,
             f"{intervals[h.name]} s" if h.name in intervals else "-",
-            h.last_started.strftime("%Y-%m-%d %H:%M UTC") if h.last_started else "never",
-            f"[{status_style}]{h.working}[/]" if status_style else h.working,
-            "unknown" if h.last_new is None else str(h.last_new),
+            h.last_started.strftime("%Y-%m-%d %H:%M UTC") if h.last_started else _("never"),
+            f"[{status_style}]{_(h.working)}[/]" if status_style else _(h.working),
+            _("unknown") if h.last_new is None else str(h.last_new),
             h.stored,
             h.last_error or "",
         )
@@ -402,8 +524,8 @@ def mentions(
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return
-    table = Table(title=f"{len(rows)} mention(s)")
-    for column in ("id", "source", "published", "author", "title / text"):
+    table = Table(title=ngettext("%(num)s mention", "%(num)s mentions", len(rows)))
+    for column in (_("id"), _("source"), _("published"), _("author"), _("title / text")):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
@@ -424,8 +546,11 @@ def _parse_since(value: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(
-            f"{value!r}: expected an ISO date/time (2026-11-24, 2026-11-24T08:00) "
-            "or a duration (90m, 24h, 7d, 2w)",
+            _(
+                "%(value)s: expected an ISO date/time (2026-11-24, 2026-11-24T08:00) "
+                "or a duration (90m, 24h, 7d, 2w)",
+                value=repr(value),
+            ),
             param_hint="--since",
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -473,32 +598,43 @@ def classify(
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
-        TextColumn("{task.completed} labelled"),
+        TextColumn(_("%(count)s labelled", count="{task.completed}")),
         TimeElapsedColumn(),
         console=err,
         transient=True,
         disable=not err.is_terminal,
     ) as progress:
-        task = progress.add_task("loading the classifier", total=None)
+        task = progress.add_task(_("loading the classifier"), total=None)
 
         def advance(report: ClassifyReport) -> None:
-            progress.update(task, description="classifying", completed=report.done)
+            progress.update(task, description=_("classifying"), completed=report.done)
 
         report = classify_pending(
             settings, engine, since=cutoff, reclassify=reclassify, progress=advance
         )
-    table = Table(title=f"classification ({report.model_version or settings.classify.encoder})")
-    for column in ("classified", "copied", "unclassifiable", "chunks", "seconds", "texts/s"):
+    table = Table(
+        title=_(
+            "classification (%(model)s)", model=report.model_version or settings.classify.encoder
+        )
+    )
+    for column in (
+        _("classified"),
+        _("copied"),
+        _("unclassifiable"),
+        _("chunks"),
+        _("seconds"),
+        _("texts/s"),
+    ):
         table.add_column(column, no_wrap=True)
-    table.add_column("problem", overflow="fold", ratio=1)
+    table.add_column(_("problem"), overflow="fold", ratio=1)
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(report.reasons.items()))
     table.add_row(
         str(report.classified),
         str(report.copied),
         f"{report.unclassifiable}" + (f" ({reasons})" if reasons else ""),
         str(report.chunks),
-        f"{report.seconds:.1f}",
-        f"{report.texts_per_second:.1f}",
+        number(report.seconds, 1),
+        number(report.texts_per_second, 1),
         report.error or "",
     )
     out.print(table)
@@ -508,9 +644,14 @@ def classify(
         found = labels_changed(settings, engine)
         if found is not None:
             out.print(
-                f"defect detection: {found.complaints} complaint(s) clustered, "
-                f"{found.withdrawn} relabelled mention(s) left their cluster, "
-                f"{len(found.alerts)} alert(s)"
+                _(
+                    "defect detection: %(complaints)s complaint(s) clustered, "
+                    "%(withdrawn)s relabelled mention(s) left their cluster, "
+                    "%(alerts)s alert(s)",
+                    complaints=found.complaints,
+                    withdrawn=found.withdrawn,
+                    alerts=len(found.alerts),
+                )
                 + (f" — {found.error or found.failed}" if not found.ok else "")
             )
     if not report.ok:
@@ -525,22 +666,22 @@ def _classify_file(settings: Settings, path: Path, *, as_json: bool) -> None:
     try:
         raw_lines = path.read_bytes().splitlines()
     except OSError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        err.print("[red]" + _("error:") + "[/] " + escape(str(exc)), highlight=False)
         raise typer.Exit(2) from None
     parsed: list[Text | str] = []
-    for number, raw in enumerate(raw_lines, 1):
+    for line_no, raw in enumerate(raw_lines, 1):
         # Invalid UTF-8 is the text's problem, not the file's: replaced, then classified.
         line = raw.decode("utf-8", "replace")
         try:
             given = json.loads(line)
             if not isinstance(given, dict) or not isinstance(given.get("text"), str):
-                raise ValueError('expected an object with a string "text"')
+                raise ValueError(_('expected an object with a string "text"'))
             lang = given.get("lang")
             if lang is not None and not isinstance(lang, str):
-                raise ValueError('"lang" must be a string')
+                raise ValueError(_('"lang" must be a string'))
             parsed.append(Text(given["text"], lang or None))
         except ValueError as exc:
-            parsed.append(f"line {number}: {exc}")
+            parsed.append(_("line %(number)s: %(problem)s", number=line_no, problem=exc))
     classifier = get_classifier(settings)
     products = product_specs(settings)
     size = settings.classify.batch_size
@@ -574,21 +715,39 @@ def _classify_file(settings: Settings, path: Path, *, as_json: bool) -> None:
                 print(json.dumps(row, ensure_ascii=False), flush=True)
     if as_json:
         return
-    table = Table(title=f"{path}: {len(results)} line(s), {classifier.model_version}")
-    for column in ("line", "language", "sentiment", "complaint", "issues", "urgency", "products"):
+    table = Table(
+        title=ngettext(
+            "%(path)s: %(num)s line, %(model)s",
+            "%(path)s: %(num)s lines, %(model)s",
+            len(results),
+            path=path,
+            model=classifier.model_version,
+        )
+    )
+    for column in (
+        _("line"),
+        _("language"),
+        _("sentiment"),
+        _("complaint"),
+        _("issues"),
+        _("urgency"),
+        _("products"),
+    ):
         table.add_column(column, overflow="fold")
-    for number, row in enumerate(results, 1):
+    for line_no, row in enumerate(results, 1):
         if "error" in row or "unclassifiable_reason" in row:
-            note = row.get("error") or f"unclassifiable: {row['unclassifiable_reason']}"
-            table.add_row(str(number), escape(str(note)), "", "", "", "", "")
+            note = row.get("error") or _(
+                "unclassifiable: %(reason)s", reason=row["unclassifiable_reason"]
+            )
+            table.add_row(str(line_no), escape(str(note)), "", "", "", "", "")
             continue
         table.add_row(
-            str(number),
+            str(line_no),
             row["language"] or "",
-            row["sentiment"] or "",
-            f"{'yes' if row['complaint'] else 'no'} ({row['complaint_score']:.2f})",
-            ", ".join(row["issues"]),
-            ", ".join(row["urgency"]),
+            _(row["sentiment"]) if row["sentiment"] else "",
+            f"{_('yes') if row['complaint'] else _('no')} ({number(row['complaint_score'], 2)})",
+            ", ".join(_(i) for i in row["issues"]),
+            ", ".join(_(u) for u in row["urgency"]),
             ", ".join(row["products"]),
         )
     out.print(table)
@@ -608,49 +767,69 @@ def explain(
     try:
         result = explain_mention(settings, engine, mention_id, nearest=nearest)
     except LookupError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc.args[0]))}", highlight=False)
+        err.print("[red]" + _("error:") + "[/] " + escape(str(exc.args[0])), highlight=False)
         raise typer.Exit(2) from None
     mention, labels = result.mention, result.labels
     out.print(
-        f"[bold]mention {mention.id}[/] ({mention.lang or 'lang unknown'}, "
-        f"{mention.url or 'no url'})",
+        "[bold]"
+        + _("mention %(id)s", id=mention.id)
+        + f"[/] ({mention.lang or _('lang unknown')}, {mention.url or _('no url')})",
         highlight=False,
     )
     out.print(escape(result.text[:1000]), highlight=False, soft_wrap=True)
     if labels is None:
-        out.print("not classified yet: run `ascolto classify`")
+        out.print(_("not classified yet: run `ascolto classify`"))
     elif labels.unclassifiable_reason:
         out.print(
-            f"unclassifiable: {escape(labels.unclassifiable_reason)} ({labels.model_version})"
+            _("unclassifiable: %(reason)s", reason=escape(labels.unclassifiable_reason))
+            + f" ({labels.model_version})"
         )
     else:
-        table = Table(title=f"labels ({labels.model_version})")
-        for column in ("task", "label", "scores"):
+        table = Table(title=_("labels (%(model)s)", model=labels.model_version))
+        for column in (_("task"), _("label"), _("scores")):
             table.add_column(column, overflow="fold")
-        table.add_row("language", labels.language or "", f"{labels.language_score or 0:.2f}")
-        table.add_row("sentiment", labels.sentiment or "", _scores(labels.sentiment_scores))
+        table.add_row(_("language"), labels.language or "", number(labels.language_score or 0, 2))
         table.add_row(
-            "complaint",
-            "yes" if labels.complaint else "no",
-            f"{labels.complaint_score or 0:.2f}",
+            _("sentiment"),
+            _(labels.sentiment) if labels.sentiment else "",
+            _scores(labels.sentiment_scores),
         )
-        table.add_row("issues", ", ".join(labels.issues), _scores(labels.issue_scores))
-        table.add_row("urgency", ", ".join(labels.urgency), _scores(labels.urgency_scores))
-        table.add_row("products", ", ".join(labels.products), "")
+        table.add_row(
+            _("complaint"),
+            _("yes") if labels.complaint else _("no"),
+            number(labels.complaint_score or 0, 2),
+        )
+        table.add_row(
+            _("issues"), ", ".join(_(i) for i in labels.issues), _scores(labels.issue_scores)
+        )
+        table.add_row(
+            _("urgency"), ", ".join(_(u) for u in labels.urgency), _scores(labels.urgency_scores)
+        )
+        table.add_row(_("products"), ", ".join(labels.products), "")
         if labels.copied_from_id:
-            table.add_row("copied from", f"mention {labels.copied_from_id}", "near-duplicate")
+            table.add_row(
+                _("copied from"),
+                _("mention %(id)s", id=labels.copied_from_id),
+                _("near-duplicate"),
+            )
         out.print(table)
-    table = Table(title=f"{len(result.neighbours)} nearest training examples (cosine)")
-    for column in ("similarity", "from", "labels", "text"):
+    table = Table(
+        title=ngettext(
+            "%(num)s nearest training example (cosine)",
+            "%(num)s nearest training examples (cosine)",
+            len(result.neighbours),
+        )
+    )
+    for column in (_("similarity"), _("from"), _("labels"), _("text")):
         table.add_column(column, overflow="fold")
     for n in result.neighbours:
-        table.add_row(f"{n.similarity:.3f}", n.origin, n.labels, escape(n.text[:200]))
+        table.add_row(number(n.similarity, 3), n.origin, n.labels, escape(n.text[:200]))
     out.print(table)
 
 
 def _scores(scores: dict[str, float]) -> str:
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
-    return ", ".join(f"{k} {v:.2f}" for k, v in ranked)
+    return ", ".join(f"{_(k)} {number(v, 2)}" for k, v in ranked)
 
 
 @app.command()
@@ -692,7 +871,12 @@ def train(
     engine = prepare(settings)
     folder = datasets or _default_datasets()
     if not folder.is_dir():
-        err.print(f"[red]error:[/] datasets folder {escape(str(folder))} does not exist")
+        err.print(
+            "[red]"
+            + _("error:")
+            + "[/] "
+            + _("datasets folder %(folder)s does not exist", folder=escape(str(folder)))
+        )
         raise typer.Exit(2)
     try:
         card, written = train_heads(
@@ -705,17 +889,26 @@ def train(
             fine_tune=fine_tune,
         )
     except TrainingError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
+        err.print("[red]" + _("error:") + "[/] " + escape(str(exc)))
         raise typer.Exit(2) from None
     out.print(
-        f"wrote heads {card['heads_version']} for {card['encoder']} to {written} "
-        f"({card['data']['extra_examples']} labelled example(s), {card['seconds']}s)",
+        _(
+            "wrote heads %(version)s for %(encoder)s to %(folder)s "
+            "(%(examples)s labelled example(s), %(seconds)ss)",
+            version=card["heads_version"],
+            encoder=card["encoder"],
+            folder=written,
+            examples=card["data"]["extra_examples"],
+            seconds=card["seconds"],
+        ),
         highlight=False,
     )
     # escape(): "[classify]" would otherwise be read as rich markup and vanish.
-    out.print(escape(f'use them with:  [classify] head_dir = "{written}"'), highlight=False)
+    use_them = _("use them with:") + "  "
+    out.print(escape(f'{use_them}[classify] head_dir = "{written}"'), highlight=False)
     if fine_tune:
-        out.print(escape(f'               [classify] model = "{card["model"]}"'), highlight=False)
+        indent = " " * len(use_them)
+        out.print(escape(f'{indent}[classify] model = "{card["model"]}"'), highlight=False)
 
 
 @app.command("eval")
@@ -733,11 +926,21 @@ def evaluate(
     settings = get_settings()
     script = ROOT / "benchmarks" / "classify.py"
     if not script.exists():
-        err.print("[red]error:[/] the evaluation needs a source checkout (benchmarks/classify.py)")
+        err.print(
+            "[red]"
+            + _("error:")
+            + "[/] "
+            + _("the evaluation needs a source checkout (benchmarks/classify.py)")
+        )
         raise typer.Exit(2)
     folder = datasets or _default_datasets()
     if not folder.is_dir():
-        err.print(f"[red]error:[/] datasets folder {escape(str(folder))} does not exist")
+        err.print(
+            "[red]"
+            + _("error:")
+            + "[/] "
+            + _("datasets folder %(folder)s does not exist", folder=escape(str(folder)))
+        )
         raise typer.Exit(2)
     c = settings.classify
     command = [sys.executable, str(script), "--datasets", str(folder)]
@@ -763,9 +966,16 @@ def db_upgrade() -> None:
     before, after = upgrade(settings)
     where = safe_url(settings.database.url)
     if before == after:
-        out.print(f"{where}: already at revision {after}")
+        out.print(_("%(where)s: already at revision %(revision)s", where=where, revision=after))
     else:
-        out.print(f"{where}: upgraded from {before or 'an empty database'} to {after}")
+        out.print(
+            _(
+                "%(where)s: upgraded from %(before)s to %(after)s",
+                where=where,
+                before=before or _("an empty database"),
+                after=after,
+            )
+        )
 
 
 @import_app.command("orders")
@@ -791,36 +1001,61 @@ def import_orders(
         engine = prepare(settings)
         report = import_orders(engine, file, source=source, dry_run=dry_run)
     except ImportFileError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err.print(
+            "[red]" + _("error:") + "[/] " + escape(str(exc)), highlight=False, soft_wrap=True
+        )
         raise typer.Exit(2) from None
     except LookupError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc.args[0]))}", highlight=False, soft_wrap=True)
+        err.print(
+            "[red]" + _("error:") + "[/] " + escape(str(exc.args[0])),
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(2) from None
-    verb = "would import" if dry_run else "imported"
     counts = report.counts
-    summary = (
-        f"{file}: {report.rows} row(s); {verb} {report.orders} order(s), {report.lines} line(s)"
-    )
-    if not dry_run:
-        summary += (
-            f" into source {report.source} (new {counts.new}, updated {counts.updated}, "
-            f"unchanged {counts.unchanged}, events {counts.events})"
+    figures = {"file": file, "rows": report.rows, "orders": report.orders, "lines": report.lines}
+    if dry_run:
+        summary = _(
+            "%(file)s: %(rows)s row(s); would import %(orders)s order(s), %(lines)s line(s)",
+            **figures,
+        )
+    else:
+        summary = _(
+            "%(file)s: %(rows)s row(s); imported %(orders)s order(s), %(lines)s line(s) "
+            "into source %(source)s (new %(new)s, updated %(updated)s, "
+            "unchanged %(unchanged)s, events %(events)s)",
+            **figures,
+            source=report.source,
+            new=counts.new,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+            events=counts.events,
         )
     out.print(escape(summary), highlight=False, soft_wrap=True)
     if report.rejected_lines:
         lines = ", ".join(str(n) for n in report.rejected_lines)
         out.print(
-            f"rejected {len(report.rejected_lines)} row(s) (lines {lines}):",
+            _(
+                "rejected %(count)s row(s) (lines %(lines)s):",
+                count=len(report.rejected_lines),
+                lines=lines,
+            ),
             highlight=False,
             soft_wrap=True,
         )
         flagged = {e.line for e in report.errors}
         entries = [(e.line, str(e)) for e in report.errors] + [
-            (line, f"line {line}: not imported, another row of the same order is invalid")
+            (
+                line,
+                _(
+                    "line %(line)s: not imported, another row of the same order is invalid",
+                    line=line,
+                ),
+            )
             for line in report.rejected_lines
             if line not in flagged
         ]
-        for _, text in sorted(entries, key=lambda entry: entry[0]):
+        for _line, text in sorted(entries, key=lambda entry: entry[0]):
             out.print(f"  {escape(text)}", highlight=False, soft_wrap=True)
     raise typer.Exit(report.exit_code)
 
@@ -853,18 +1088,49 @@ app.command()(cli_distributed.beat)
 app.command()(cli_distributed.bench)
 
 
+# What each kind of error means, said first in a language other than English: the detail
+# after it comes from the layer that failed, in English, with its names and figures.
+ERROR_SUMMARIES: dict[type[AscoltoError], str] = {
+    DatabaseError: N_("the database cannot be opened or brought up to date"),
+    SettingsError: N_("the settings cannot be used"),
+}
+
+
+def _explained(exc: AscoltoError) -> str:
+    detail = str(exc)
+    if current_language() == LANGUAGES[0]:
+        return detail
+    for kind, summary in ERROR_SUMMARIES.items():
+        if isinstance(exc, kind):
+            return f"{_(summary)} ({detail})"
+    return detail
+
+
+def _root_command() -> Any:
+    """The click command of `app`, its help in the language of the environment: `ascolto
+    --help` is shown before any option or setting is read."""
+    command = typer.main.get_command(app)
+    set_language(command_line_language(os.environ.get("ASCOLTO_LANG"), None))
+    speak_help(command)
+    return command
+
+
 def main() -> NoReturn:
     """Console-script entry point: maps ascolto's errors to messages and exit codes."""
     try:
         # Without standalone mode, typer returns the code of `typer.Exit` instead of exiting.
-        code = app(standalone_mode=False)
+        code = _root_command()(standalone_mode=False)
     except AscoltoError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err.print(
+            "[red]" + _("error:") + "[/] " + escape(_explained(exc)),
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err.print("interrupted")
+        err.print(_("interrupted"))
         sys.exit(130)
     except typer.Abort:
         sys.exit(130)

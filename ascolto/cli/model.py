@@ -16,6 +16,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ascolto.localization import gettext as _
+from ascolto.localization import number
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARK = ROOT / "benchmarks" / "results" / "classify.json"
 # What a benchmark figure is compared with, in the order the table shows them.
@@ -35,7 +38,7 @@ def card_of(settings: Any) -> tuple[dict[str, Any], Path]:
         folder = default_head_dir(encoder.version)
     path = folder / CARD
     if not path.exists():
-        raise FileNotFoundError(f"no model card at {path}")
+        raise FileNotFoundError(_("no model card at %(path)s", path=path))
     return json.loads(path.read_text(encoding="utf-8")), folder
 
 
@@ -102,7 +105,7 @@ def model_command(
     try:
         card, folder = card_of(get_settings())
     except FileNotFoundError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
+        err.print("[red]" + _("error:") + "[/] " + escape(str(exc)))
         raise typer.Exit(2) from None
     results = json.loads(BENCHMARK.read_text(encoding="utf-8")) if BENCHMARK.exists() else None
     if as_json:
@@ -111,31 +114,43 @@ def model_command(
         return
     out.print(
         escape(
-            f"encoder {card.get('encoder')} · heads {card.get('heads_version')} "
-            f"(trained {card.get('trained_on')}) · {folder}"
+            _(
+                "encoder %(encoder)s · heads %(heads)s (trained %(trained)s) · %(folder)s",
+                encoder=card.get("encoder"),
+                heads=card.get("heads_version"),
+                trained=card.get("trained_on"),
+                folder=folder,
+            )
         ),
         highlight=False,
     )
-    table = Table(title="Heads: training, tuning, validation")
-    for column in ("head", "trained on", "chosen", "validation"):
+    table = Table(title=_("Heads: training, tuning, validation"))
+    for column in (_("head"), _("trained on"), _("chosen"), _("validation")):
         table.add_column(column, overflow="fold")
     for row in head_rows(card):
         table.add_row(*(escape(cell) for cell in row))
     out.print(table)
     if results is None:
-        out.print("held-out figures: run benchmarks/classify.py in a source checkout")
+        out.print(_("held-out figures: run benchmarks/classify.py in a source checkout"))
         return
     if results.get("model_version") and str(card.get("heads_version")) not in str(
         results["model_version"]
     ):
         out.print(
-            escape(f"note: the figures below are of {results['model_version']}, not these heads"),
+            escape(
+                _(
+                    "note: the figures below are of %(model)s, not these heads",
+                    model=results["model_version"],
+                )
+            ),
             highlight=False,
         )
-    bench = Table(title=f"Held-out test figures ({results.get('date', '?')})")
-    bench.add_column("figure", overflow="fold")
+    bench = Table(title=_("Held-out test figures (%(date)s)", date=results.get("date", "?")))
+    bench.add_column(_("figure"), overflow="fold")
     for column in COMPARED:
         bench.add_column(column, justify="right")
     for name, values in benchmark_rows(results):
-        bench.add_row(escape(name), *(f"{values[c]:.3f}" if c in values else "" for c in COMPARED))
+        bench.add_row(
+            escape(name), *(number(values[c], 3) if c in values else "" for c in COMPARED)
+        )
     out.print(bench)

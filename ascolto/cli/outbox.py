@@ -9,6 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ascolto.cli.common import database
+from ascolto.localization import gettext as _
+from ascolto.localization import ngettext
 from storage.outbox import STATUSES
 
 app = typer.Typer(help="Messages leaving ascolto: alerts, replies, e-mails.", no_args_is_help=True)
@@ -32,19 +34,32 @@ def list_command(
     from storage.outbox import count_by_status, list_messages
 
     if status is not None and status not in STATUSES:
-        err.print(f"[red]error:[/] --status must be one of: {', '.join(STATUSES)}")
+        err.print(
+            "[red]"
+            + _("error:")
+            + "[/] "
+            + _("--status must be one of: %(statuses)s", statuses=", ".join(STATUSES))
+        )
         raise typer.Exit(2)
     with Session(database()) as session:
         rows = list_messages(session, status=status, channel=channel, kind=kind, limit=limit)
         counts = count_by_status(session)
-    summary = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts.get(s)) or "empty"
-    table = Table(title=f"outbox: {summary}")
-    for column in ("id", "status", "channel", "kind", "recipient", "attempts", "when"):
+    summary = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts.get(s)) or _("empty")
+    table = Table(title=_("outbox: %(summary)s", summary=summary))
+    for column in (
+        _("id"),
+        _("status"),
+        _("channel"),
+        _("kind"),
+        _("recipient"),
+        _("attempts"),
+        _("when"),
+    ):
         table.add_column(column, no_wrap=True)
-    table.add_column("subject / problem", overflow="fold", ratio=1)
+    table.add_column(_("subject / problem"), overflow="fold", ratio=1)
     for m in rows:
         when = m.sent_at if m.status == "sent" else m.next_attempt_at
-        state = "ready to post" if m.status == "sent" and m.channel == "manual" else m.status
+        state = _("ready to post") if m.status == "sent" and m.channel == "manual" else m.status
         detail = m.last_error if m.status != "sent" and m.last_error else m.subject
         table.add_row(
             str(m.id),
@@ -70,23 +85,33 @@ def show(message_id: Annotated[int, typer.Argument(help="Message id.")]) -> None
     with Session(database()) as session:
         m = get_message(session, message_id)
     if m is None:
-        err.print(f"[red]error:[/] no outbox message with id {message_id}")
+        err.print(
+            "[red]" + _("error:") + "[/] " + _("no outbox message with id %(id)s", id=message_id)
+        )
         raise typer.Exit(2)
-    lines = [
-        f"message {m.id}: {m.status}, {m.attempts} attempt(s)",
-        f"key:       {m.key}",
-        f"channel:   {m.channel} ({m.kind})",
-        f"recipient: {m.recipient}",
-        f"subject:   {m.subject}",
-        f"created:   {m.created_at.isoformat()}",
+    head = ngettext(
+        "message %(id)s: %(status)s, %(num)s attempt",
+        "message %(id)s: %(status)s, %(num)s attempts",
+        m.attempts,
+        id=m.id,
+        status=m.status,
+    )
+    fields = [
+        (_("key"), m.key),
+        (_("channel"), f"{m.channel} ({m.kind})"),
+        (_("recipient"), m.recipient),
+        (_("subject"), m.subject),
+        (_("created"), m.created_at.isoformat()),
     ]
     if m.sent_at:
-        lines.append(f"sent:      {m.sent_at.isoformat()}")
+        fields.append((_("sent"), m.sent_at.isoformat()))
     if m.remote_url:
-        label = "post at" if m.channel == "manual" else "posted"
-        lines.append(f"{label}:   {m.remote_url}")
+        fields.append((_("post at") if m.channel == "manual" else _("posted"), m.remote_url))
     if m.last_error:
-        lines.append(f"problem:   {m.last_error}")
+        fields.append((_("problem"), m.last_error))
+    # Values line up after the longest label, whatever the language's words.
+    width = max(len(label) for label, _value in fields) + 2
+    lines = [head, *(f"{label + ':':<{width}}{value}" for label, value in fields)]
     out.print(escape("\n".join(lines)), highlight=False, soft_wrap=True)
     out.print()
     out.print(escape(m.text), highlight=False, soft_wrap=True)
@@ -111,7 +136,12 @@ def retry_command(
 
     with session_scope(database()) as session:
         message = retry(session, message_id, force=force)
-    out.print(f"message {message.id} is pending again; it leaves at the next delivery pass")
+    out.print(
+        _(
+            "message %(id)s is pending again; it leaves at the next delivery pass",
+            id=message.id,
+        )
+    )
 
 
 @app.command("cancel")
@@ -126,7 +156,7 @@ def cancel_command(
 
     with session_scope(database()) as session:
         message = cancel(session, message_id, reason=reason)
-    out.print(f"message {message.id} is cancelled")
+    out.print(_("message %(id)s is cancelled", id=message.id))
 
 
 @app.command("deliver")
@@ -144,18 +174,27 @@ def deliver_command(
     notified = notify_alerts(settings, engine)
     report = deliver_due(settings, engine, limit=limit)
     parts = [
-        f"sent {report.sent}",
-        f"retrying {report.retrying}",
-        f"failed {report.failed}",
-        f"uncertain {report.uncertain}",
+        _("sent %(count)s", count=report.sent),
+        _("retrying %(count)s", count=report.retrying),
+        _("failed %(count)s", count=report.failed),
+        _("uncertain %(count)s", count=report.uncertain),
     ]
     if report.resumed:
-        parts.append(f"resumed {report.resumed} interrupted")
+        parts.append(_("resumed %(count)s interrupted", count=report.resumed))
     if notified.messages or notified.digests:
-        parts.append(f"alert notifications {notified.messages}, digests {notified.digests}")
+        parts.append(
+            _(
+                "alert notifications %(messages)s, digests %(digests)s",
+                messages=notified.messages,
+                digests=notified.digests,
+            )
+        )
     out.print("; ".join(parts), highlight=False)
     for channel, reason in sorted(report.waiting.items()):
-        out.print(f"{channel} messages wait: {escape(reason)}", highlight=False)
+        out.print(
+            _("%(channel)s messages wait: %(reason)s", channel=channel, reason=escape(reason)),
+            highlight=False,
+        )
     for problem in report.problems:
         out.print(f"  {escape(problem)}", highlight=False, soft_wrap=True)
     if not report.ok:

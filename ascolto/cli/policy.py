@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ascolto.localization import gettext as _
+from ascolto.localization import ngettext
 from ascolto.settings import Settings, get_settings
 from policies import DraftContext, Finding, PolicySet, Verdict
 from policies.registry import registry
@@ -48,11 +50,21 @@ def check(file: FileArgument = None) -> None:
     # A PolicyError is an AscoltoError: the entry point prints it and exits 2.
     policy = _policy(get_settings(), file)
     if not policy.rules:
-        out.print(f"{escape(policy.source)}: valid, but it has no rules: every draft is allowed")
+        out.print(
+            _(
+                "%(source)s: valid, but it has no rules: every draft is allowed",
+                source=escape(policy.source),
+            )
+        )
         return
     out.print(
-        f"{escape(policy.source)}: valid; {len(policy.rules)} rules, applied in this order: "
-        + ", ".join(policy.names),
+        ngettext(
+            "%(source)s: valid; %(num)s rule, applied in this order: %(names)s",
+            "%(source)s: valid; %(num)s rules, applied in this order: %(names)s",
+            len(policy.rules),
+            source=escape(policy.source),
+            names=", ".join(policy.names),
+        ),
         highlight=False,
         soft_wrap=True,
     )
@@ -64,11 +76,11 @@ def rules() -> None:
     for name, cls in sorted(registry().items()):
         doc = (cls.__doc__ or "").strip().splitlines()[0]
         table = Table(title=escape(f"[{name}]  {doc}"), title_justify="left")
-        for column in ("key", "type", "default", "description"):
+        for column in (_("key"), _("type"), _("default"), _("description")):
             table.add_column(column, overflow="fold")
         for key, field in cls.Options.model_fields.items():
             default = (
-                "required"
+                _("required")
                 if field.is_required()
                 else _shown(field.get_default(call_default_factory=True))
             )
@@ -145,7 +157,9 @@ def try_text(
     if as_json:
         print(json.dumps(_verdict_json(verdict), ensure_ascii=False, indent=2))
     else:
-        _print_verdict(verdict, title=f"verdict under {policy.source}", original=text)
+        _print_verdict(
+            verdict, title=_("verdict under %(source)s", source=policy.source), original=text
+        )
         _print_passed(policy, verdict)
     if not verdict.allowed:
         raise typer.Exit(1)
@@ -178,7 +192,10 @@ def explain(
     with Session(engine) as session:
         draft = session.get(Draft, draft_id)
         if draft is None:
-            err.print(f"[red]error:[/] no draft with id {draft_id}", highlight=False)
+            err.print(
+                "[red]" + _("error:") + "[/] " + _("no draft with id %(id)s", id=draft_id),
+                highlight=False,
+            )
             raise typer.Exit(EXIT_USAGE)
         stored = Verdict.from_details(draft.verdict, draft.text, draft.verdict_details)
         ctx = draft_context(session, settings, draft, policy=policy, now=when, role=role)
@@ -196,30 +213,53 @@ def explain(
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return
     out.print(
-        f"[bold]draft {draft_id}[/] ({escape(draft.status)}): {escape(draft.intent)} "
-        f"on {escape(draft.channel)}{' (public)' if draft.public else ''}, "
-        f"language {escape(draft.language)}, template {escape(draft.template)}",
+        "[bold]"
+        + _("draft %(id)s", id=draft_id)
+        + "[/] "
+        + _(
+            "(%(status)s): %(intent)s on %(channel)s%(public)s, language %(language)s, "
+            "template %(template)s",
+            status=escape(_(draft.status)),
+            intent=escape(_(draft.intent)),
+            channel=escape(draft.channel),
+            public=" (" + _("public") + ")" if draft.public else "",
+            language=escape(draft.language),
+            template=escape(draft.template),
+        ),
         highlight=False,
     )
     out.print(escape(draft.text), highlight=False, soft_wrap=True)
     out.print()
     _print_verdict(
         stored,
-        title=f"verdict when drafted ({draft.created_at:%Y-%m-%d %H:%M} UTC, "
-        f"policy {draft.policy_version or 'unknown'})",
+        title=_(
+            "verdict when drafted (%(when)s UTC, policy %(version)s)",
+            when=f"{draft.created_at:%Y-%m-%d %H:%M}",
+            version=draft.policy_version or _("unknown"),
+        ),
     )
     if draft.send_after is not None:
-        out.print(f"send after: {draft.send_after:%Y-%m-%d %H:%M} UTC", highlight=False)
+        out.print(
+            _("send after: %(when)s UTC", when=f"{draft.send_after:%Y-%m-%d %H:%M}"),
+            highlight=False,
+        )
     if current is None:
-        out.print("cannot check it again: the mention or customer it was written for is gone")
+        out.print(_("cannot check it again: the mention or customer it was written for is gone"))
         return
     _print_verdict(
         current,
-        title=f"verdict now ({when:%Y-%m-%d %H:%M} UTC, role {role or policy.default_role}, "
-        f"policy {version})",
+        title=_(
+            "verdict now (%(when)s UTC, role %(role)s, policy %(version)s)",
+            when=f"{when:%Y-%m-%d %H:%M}",
+            role=role or policy.default_role,
+            version=version,
+        ),
         note=None
         if draft.policy_version == version
-        else f"the policy changed since drafting (was {draft.policy_version or 'unknown'})",
+        else _(
+            "the policy changed since drafting (was %(version)s)",
+            version=draft.policy_version or _("unknown"),
+        ),
         original=draft.text,
     )
     _print_passed(policy, current)
@@ -232,7 +272,10 @@ def _instant(value: str | None, option: str) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(
-            f"{value!r}: expected an ISO date/time such as 2026-11-24T21:30+01:00",
+            _(
+                "%(value)s: expected an ISO date/time such as 2026-11-24T21:30+01:00",
+                value=repr(value),
+            ),
             param_hint=option,
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -253,25 +296,28 @@ STYLE = {"allow": "green", "amend": "yellow", "escalate": "magenta", "block": "r
 def _print_verdict(
     verdict: Verdict, *, title: str, note: str | None = None, original: str | None = None
 ) -> None:
-    outcome = f"[{STYLE[verdict.outcome]}]{verdict.outcome}[/]"
+    outcome = f"[{STYLE[verdict.outcome]}]{_(verdict.outcome)}[/]"
     out.print(f"{escape(title)}: {outcome}", highlight=False, soft_wrap=True)
     if note:
         out.print(escape(note), highlight=False, soft_wrap=True)
     if verdict.findings:
         table = Table()
-        for column in ("rule", "outcome", "why"):
-            table.add_column(column, overflow="fold", no_wrap=column != "why")
+        for column, wraps in ((_("rule"), False), (_("outcome"), False), (_("why"), True)):
+            table.add_column(column, overflow="fold", no_wrap=not wraps)
         for finding in _ranked(verdict.findings):
             table.add_row(
                 finding.rule,
-                f"[{STYLE[finding.outcome]}]{finding.outcome}[/]",
+                f"[{STYLE[finding.outcome]}]{_(finding.outcome)}[/]",
                 escape(finding.reason),
             )
         out.print(table)
     if verdict.send_after is not None:
-        out.print(f"send after: {verdict.send_after:%Y-%m-%d %H:%M} UTC", highlight=False)
+        out.print(
+            _("send after: %(when)s UTC", when=f"{verdict.send_after:%Y-%m-%d %H:%M}"),
+            highlight=False,
+        )
     if original is not None and verdict.text != original:
-        out.print("amended text:", highlight=False)
+        out.print(_("amended text:"), highlight=False)
         out.print(escape(verdict.text), highlight=False, soft_wrap=True)
 
 
@@ -279,7 +325,9 @@ def _print_passed(policy: PolicySet, verdict: Verdict) -> None:
     fired = {f.rule for f in verdict.findings}
     passed = [name for name in policy.names if name not in fired]
     if passed:
-        out.print(f"rules with nothing to say: {', '.join(passed)}", highlight=False)
+        out.print(
+            _("rules with nothing to say: %(rules)s", rules=", ".join(passed)), highlight=False
+        )
 
 
 def _ranked(findings: list[Finding]) -> list[Finding]:

@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
+from ascolto.localization import gettext as _
+from ascolto.localization import ngettext
 from ascolto.privacy.erasure import Found
 from storage.privacy import PersonKey
 
@@ -53,11 +55,11 @@ def _key(email: str | None, customer: str | None, handle: str | None) -> PersonK
 
 def _show(found: Found, out: Console, title: str) -> None:
     if found.empty:
-        out.print(f"nothing is held about {found.key.describe()}")
+        out.print(_("nothing is held about %(person)s", person=found.key.describe()))
         return
     table = Table(title=title)
-    table.add_column("table")
-    table.add_column("rows", justify="right")
+    table.add_column(_("table"))
+    table.add_column(_("rows"), justify="right")
     for name, count in found.counts.items():
         table.add_row(name, str(count))
     out.print(table)
@@ -69,7 +71,7 @@ def find(email: Email = None, customer: Customer = None, handle: Handle = None) 
     from ascolto.privacy.erasure import find as find_person
 
     key = _key(email, customer, handle)
-    _show(find_person(_engine(), key), Console(), f"held about {key.describe()}")
+    _show(find_person(_engine(), key), Console(), _("held about %(person)s", person=key.describe()))
 
 
 @app.command()
@@ -91,7 +93,7 @@ def export(
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-        Console(stderr=True).print(f"written to {output}")
+        Console(stderr=True).print(_("written to %(path)s", path=output))
 
 
 @app.command()
@@ -112,11 +114,18 @@ def erase(
     key = _key(email, customer, handle)
     engine = _engine()
     found = find_person(engine, key)
-    _show(found, out, f"to erase: {key.describe()}")
+    _show(found, out, _("to erase: %(person)s", person=key.describe()))
     if found.empty:
         return
-    if not yes and not typer.confirm("Erase all of this? It cannot be undone", default=False):
-        out.print("nothing erased")
+    if not yes and not typer.confirm(_("Erase all of this? It cannot be undone"), default=False):
+        out.print(_("nothing erased"))
         raise typer.Exit(1)
     done = erase_person(get_settings(), engine, key, actor=actor)
-    out.print(f"erased: {sum(done.counts.values())} row(s) deleted or anonymised")
+    erased = sum(done.counts.values())
+    out.print(
+        ngettext(
+            "erased: %(num)s row deleted or anonymised",
+            "erased: %(num)s rows deleted or anonymised",
+            erased,
+        )
+    )

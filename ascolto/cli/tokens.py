@@ -9,6 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ascolto.cli.common import database
+from ascolto.localization import gettext as _
+from ascolto.localization import ngettext
 
 app = typer.Typer(help="Tokens for scripts using the JSON API.", no_args_is_help=True)
 
@@ -26,7 +28,13 @@ def create(
     with session_scope(database()) as session:
         made = create_token(session, username=username, name=name)
         token_id = made.token.id
-    out.print(f"token {token_id} for {escape(username)}; send it as 'Authorization: Bearer ...':")
+    out.print(
+        _(
+            "token %(id)s for %(name)s; send it as 'Authorization: Bearer ...':",
+            id=token_id,
+            name=escape(username),
+        )
+    )
     print(made.secret)
 
 
@@ -40,8 +48,16 @@ def list_command() -> None:
 
     with Session(database()) as session:
         rows = list_tokens(session)
-    table = Table(title=f"{len(rows)} token(s)")
-    for column in ("id", "name", "user", "role", "created", "last used", "revoked"):
+    table = Table(title=ngettext("%(num)s token", "%(num)s tokens", len(rows)))
+    for column in (
+        _("id"),
+        _("name"),
+        _("user"),
+        _("role"),
+        _("created"),
+        _("last used"),
+        _("revoked"),
+    ):
         table.add_column(column, no_wrap=True)
     stamp = "%Y-%m-%d %H:%M UTC"
     for token, user in rows:
@@ -51,7 +67,7 @@ def list_command() -> None:
             escape(user.username),
             user.role,
             token.created_at.strftime(stamp),
-            token.last_used_at.strftime(stamp) if token.last_used_at else "never",
+            token.last_used_at.strftime(stamp) if token.last_used_at else _("never"),
             token.revoked_at.strftime(stamp) if token.revoked_at else "",
         )
     out.print(table)
@@ -68,4 +84,4 @@ def revoke(
 
     with session_scope(database()) as session:
         revoke_token(session, token_id)
-    out.print(f"revoked token {token_id}")
+    out.print(_("revoked token %(id)s", id=token_id))

@@ -12,6 +12,8 @@ from rich.table import Table
 
 from ascolto.auth import ROLES, UserError
 from ascolto.cli.common import database
+from ascolto.localization import gettext as _
+from ascolto.localization import ngettext, pgettext
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -32,9 +34,9 @@ def _password(from_stdin: bool) -> str:
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
-            raise UserError("no password on standard input")
+            raise UserError(_("no password on standard input"))
         return password
-    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    return str(typer.prompt(_("Password"), hide_input=True, confirmation_prompt=True))
 
 
 def first_user(engine: Engine) -> None:
@@ -55,16 +57,21 @@ def first_user(engine: Engine) -> None:
             "`ascolto users add NAME --role admin`"
         )
         return
-    err.print("No one can sign in to the web app yet: create the first administrator now.")
+    err.print(_("No one can sign in to the web app yet: create the first administrator now."))
     while True:
-        name = str(typer.prompt("Username", default="admin", err=True))
+        name = str(typer.prompt(_("Username"), default="admin", err=True))
         try:
             with session_scope(engine) as session:
                 user = create_user(session, username=name, password=_password(False), role="admin")
             break
         except UserError as exc:
             err.print(f"[red]{escape(str(exc))}[/]")
-    err.print(f"added {escape(user.username)} (admin): sign in with this name and password")
+    err.print(
+        _(
+            "added %(name)s (admin): sign in with this name and password",
+            name=escape(user.username),
+        )
+    )
 
 
 @app.command("add")
@@ -81,7 +88,10 @@ def add(
     password = _password(password_stdin)
     with session_scope(database()) as session:
         user = create_user(session, username=name, password=password, role=role)
-    out.print(f"added {escape(user.username)} ({user.role})", highlight=False)
+    out.print(
+        _("added %(name)s (%(role)s)", name=escape(user.username), role=user.role),
+        highlight=False,
+    )
 
 
 @app.command("list")
@@ -94,14 +104,14 @@ def list_command() -> None:
 
     with Session(database()) as session:
         rows = list_users(session)
-    table = Table(title=f"{len(rows)} user(s)")
-    for column in ("username", "role", "active", "created"):
+    table = Table(title=ngettext("%(num)s user", "%(num)s users", len(rows)))
+    for column in (_("username"), _("role"), pgettext("user", "active"), _("created")):
         table.add_column(column, no_wrap=True)
     for user in rows:
         table.add_row(
             escape(user.username),
             user.role,
-            "yes" if user.active else "no (disabled)",
+            _("yes") if user.active else _("no (disabled)"),
             user.created_at.strftime("%Y-%m-%d %H:%M UTC"),
         )
     out.print(table)
@@ -116,7 +126,7 @@ def disable(name: Annotated[str, typer.Argument(help="Username.")]) -> None:
 
     with session_scope(database()) as session:
         user = set_active(session, name, False)
-    out.print(f"disabled {escape(user.username)}", highlight=False)
+    out.print(_("disabled %(name)s", name=escape(user.username)), highlight=False)
 
 
 @app.command("enable")
@@ -128,7 +138,7 @@ def enable(name: Annotated[str, typer.Argument(help="Username.")]) -> None:
 
     with session_scope(database()) as session:
         user = set_active(session, name, True)
-    out.print(f"enabled {escape(user.username)}", highlight=False)
+    out.print(_("enabled %(name)s", name=escape(user.username)), highlight=False)
 
 
 @app.command("passwd")
@@ -147,7 +157,7 @@ def passwd(
     password = _password(password_stdin)
     with session_scope(engine) as session:
         user = set_password(session, name, password)
-    out.print(f"changed the password of {escape(user.username)}", highlight=False)
+    out.print(_("changed the password of %(name)s", name=escape(user.username)), highlight=False)
 
 
 @app.command("role")
@@ -162,4 +172,7 @@ def role_command(
 
     with session_scope(database()) as session:
         user = set_role(session, name, role)
-    out.print(f"{escape(user.username)} is now {user.role}", highlight=False)
+    out.print(
+        _("%(name)s is now %(role)s", name=escape(user.username), role=user.role),
+        highlight=False,
+    )

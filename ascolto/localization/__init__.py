@@ -3,7 +3,8 @@
 The English text is the message id; Italian comes from `locale/it/LC_MESSAGES/messages.po`,
 read at first use (no compile step, so a checkout or an editable install works as it is).
 The language in force is a context variable: the web app sets it for each request, staff
-e-mails for each recipient, so templates and Python code both just call `gettext`.
+e-mails for each recipient, the command line once at start-up, so templates and Python code
+all just call `gettext`.
 """
 
 from __future__ import annotations
@@ -82,6 +83,13 @@ def gettext(message: str, /, **values: object) -> str:
     return text % values if values else text
 
 
+def pgettext(context: str, message: str, /, **values: object) -> str:
+    """`message` as meant in `context` (the same English word may need another Italian one:
+    "active" is a campaign's "attiva" but a user's "attivo")."""
+    text = translations(current_language()).pgettext(context, message)
+    return text % values if values else text
+
+
 def ngettext(singular: str, plural: str, n: int, /, **values: object) -> str:
     """The singular or plural form for `n` in the current language; `%(num)s` is `n`."""
     text = translations(current_language()).ngettext(singular, plural, n)
@@ -129,6 +137,29 @@ def terminal_language(default: str, environ: Mapping[str, str] | None = None) ->
             primary = value.split(".")[0].split("_")[0].split("-")[0].lower()
             return primary if primary in LANGUAGES else (default if default in LANGUAGES else "en")
     return default if default in LANGUAGES else LANGUAGES[0]
+
+
+def language_of(tag: str | None) -> str | None:
+    """The language we speak that a tag or POSIX locale names (it, it-IT, it_IT.UTF-8 → it),
+    else None (C, POSIX, a language we do not speak, nothing)."""
+    primary = (tag or "").strip().split(".")[0].split("@")[0].replace("-", "_").split("_")[0]
+    return primary.lower() if primary.lower() in LANGUAGES else None
+
+
+def command_line_language(
+    chosen: str | None, configured: str | None, environ: Mapping[str, str] | None = None
+) -> str:
+    """The language of a command: the one asked for (`--lang`, `ASCOLTO_LANG`), else the
+    `[language] default` an administrator set, else the POSIX locale, else English.
+
+    The settings file beats the locale because a server's locale is usually whatever its
+    image shipped with, while the settings say what the team chose."""
+    # An unknown choice is refused by the caller, in the language found without it.
+    if language_of(chosen) is not None:
+        return language_of(chosen) or LANGUAGES[0]
+    if configured in LANGUAGES:
+        return configured
+    return terminal_language(LANGUAGES[0], environ)
 
 
 def _locale() -> Locale:

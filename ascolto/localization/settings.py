@@ -17,5 +17,6 @@ class LanguageSettings(BaseModel):
     default: Language = Field(
         default="en",
         description="The language of the web app for a person who chose none and whose "
-        "browser asks for none ascolto speaks, and of staff e-mails and alerts.",
+        "browser asks for none ascolto speaks, of staff e-mails and alerts, and of the "
+        "command line when neither --lang nor ASCOLTO_LANG chooses one.",
     )

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from ascolto.localization import (
+    command_line_language,
     day,
     gettext,
     money,
@@ -15,6 +16,7 @@ from ascolto.localization import (
     ngettext,
     number,
     percent,
+    pgettext,
     short_day,
     terminal_language,
     use_language,
@@ -89,3 +91,32 @@ def test_gettext_follows_the_language_in_force() -> None:
 )
 def test_terminal_language(environ: dict[str, str], default: str, expected: str) -> None:
     assert terminal_language(default, environ) == expected
+
+
+@pytest.mark.parametrize(
+    ("chosen", "configured", "environ", "expected"),
+    [
+        ("it", "en", {"LANG": "en_US.UTF-8"}, "it"),
+        ("it_IT.UTF-8", None, {}, "it"),
+        ("IT-it", None, {}, "it"),
+        ("en", "it", {"LANG": "it_IT.UTF-8"}, "en"),
+        ("fr", None, {"LANG": "it_IT.UTF-8"}, "it"),  # refused by the caller; the locale's
+        (None, "it", {"LANG": "en_GB.UTF-8"}, "it"),
+        (None, "en", {"LANG": "it_IT.UTF-8"}, "en"),
+        (None, None, {"LANG": "it_IT.UTF-8"}, "it"),
+        (None, None, {"LANG": "C.UTF-8"}, "en"),
+        (None, None, {}, "en"),
+    ],
+)
+def test_command_line_language(
+    chosen: str | None, configured: str | None, environ: dict[str, str], expected: str
+) -> None:
+    assert command_line_language(chosen, configured, environ) == expected
+
+
+def test_a_word_is_translated_as_meant_in_its_context() -> None:
+    with use_language("it"):
+        assert pgettext("user", "active") == "attivo"
+        assert gettext("active") == "attiva"
+    with use_language("en"):
+        assert pgettext("user", "active") == "active"

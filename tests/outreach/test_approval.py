@@ -181,7 +181,7 @@ def test_what_agents_change_most_is_shown_per_template(
     assert ('"24 hours." → "a day."', 1) in template.changes
     shown = CliRunner().invoke(cli_drafts.app, ["edits"])
     assert shown.exit_code == 0, shown.output
-    assert "2 edited draft(s)" in shown.output
+    assert "2 edited drafts" in shown.output
 
 
 def test_no_revision_is_proposed_from_edits_that_differ(
