@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from outreach.approval import approval_report
 from outreach.drafting import draft_for_mention
 from storage.db import session_scope
 from storage.models import Draft
@@ -103,6 +104,13 @@ def test_the_closest_approved_reply_is_refilled_with_this_customers_facts(
     # Checked like any draft: the policy's verdict, and the lint found nothing to fall back on.
     assert made.verdict in ("allow", "amend")
     assert made.verdict_details is not None
+    # Approval without edit is measured per source too.
+    approve(engine, made.id or 0, at(days=1, hours=2))
+    with session_scope(engine) as session:
+        report = approval_report(session, since=at(days=-1), until=at(days=2))
+    by_source = {f.group: f for f in report.by["source"]}
+    assert by_source["history"].unedited == 1
+    assert by_source["template"].unedited == 1
 
 
 @pytest.mark.parametrize(
