@@ -26,6 +26,7 @@ class PastReply:
     template: str
     model_version: str
     vector: npt.NDArray[np.float32]
+    created_at: datetime
 
 
 def unedited(drafted: str, sent: str) -> bool:
@@ -68,6 +69,7 @@ def approved_replies(
             template=draft.template,
             model_version=row.model_version,
             vector=np.frombuffer(row.vector, dtype="<f4").astype(np.float32),
+            created_at=draft.created_at,
         )
         for draft, row in session.exec(query).all()
         if unedited(draft.drafted_text, draft.text)

@@ -2,7 +2,8 @@
 
 Agents' approved replies that went out as drafted are the best evidence of what a careful
 reply to a mention says. For a new mention, the most similar past mention (cosine of the
-stored encoder embeddings, same intent, language and kind of reply) lends its reply; every
+stored encoder embeddings, same intent, language and kind of reply, a case of the same
+shape: order stage, earlier contact, known issue) lends its reply; every
 fact of the earlier customer in it (greeting, name, handle, product, order number and
 dates, the problem they named, the quoted post) is swapped for this customer's, and the
 result is refused when anything of the earlier customer's could still be in it: their
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -114,7 +116,12 @@ class HistorySource(DraftSource):
         found = mention_facts(request.session, mention_id=reply.mention_id)
         if found is None:
             raise Declined("the earlier mention is gone")
-        then = facts_for_mention(request.session, self.settings, found, now=request.now)
+        # The earlier case as it stood when its reply was drafted (not counting that reply).
+        then = facts_for_mention(request.session, self.settings, found, now=reply.created_at)
+        earlier = [
+            c for c in then.earlier if c.at < reply.created_at and c.draft_id != reply.draft_id
+        ]
+        then = replace(then, earlier=tuple(earlier))
         past_data = template_data(
             then,
             voice_for(self.settings.brand, request.language),
@@ -122,9 +129,29 @@ class HistorySource(DraftSource):
             language=request.language,
             drafts=self.settings.drafts,
         )
+        differs = [k for k, v in shape(past_data).items() if shape(request.data)[k] != v]
+        if differs:
+            raise Declined(f"the earlier case differs: {', '.join(differs)}")
         text = refill(reply.text, past_data, request.data, private=request.private)
         check_no_leak(text, then, request.facts, request.data, request.template.text)
         return text
+
+
+def shape(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What a template's wording turns on: a reply to a case of another shape (an order at
+    another stage, an earlier contact, a known issue) would state what is not so here."""
+    order = data.get("order") or {}
+    return {
+        "order": bool(order),
+        "order status": order.get("status"),
+        "order stages": sorted(k for k in _ORDER_FIELDS[1:] if order.get(k)),
+        "earlier contact": bool(data.get("earlier")),
+        "known issue": bool(data.get("known_issue")),
+        "safety": bool(data.get("safety")),
+        "described": bool(data.get("described")),
+        "order known": bool(data.get("order_known")),
+        "survey answer": bool(data.get("answer")),
+    }
 
 
 def _ranked(
