@@ -33,6 +33,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -574,10 +575,11 @@ def source_comparison(
             },
             "gave_way": dict(
                 Counter(
-                    g["reason"].split(":")[0].split(";")[0]
+                    _why(reason)
                     for d in made
                     for g in d.source_details.get("gave_way", [])
-                ).most_common(6)
+                    for reason in g["reason"].split("; ")
+                ).most_common(8)
             ),
             "best_similarity_quartiles": (
                 [round(best[int(q * (len(best) - 1))], 4) for q in (0.25, 0.5, 0.75)]
@@ -590,6 +592,12 @@ def source_comparison(
         }
         session.rollback()
     return figures
+
+
+def _why(reason: str) -> str:
+    """A reason without the past draft it is about, or the detail after its colon."""
+    reason = re.sub(r"^draft \d+: ", "", reason)
+    return reason.split(":")[0]
 
 
 def pass_share(drafts: list[Draft]) -> float | None:

@@ -204,7 +204,7 @@ def refill(text: str, past: Mapping[str, Any], new: Mapping[str, Any], *, privat
         if old not in text:
             continue
         if value is None:
-            raise Declined(f"the earlier reply names its customer's {what}; this one has none")
+            raise Declined(f"the earlier reply names its customer's {what}, unknown for this one")
         marker = f"\x00{n}\x00"
         markers[marker] = value
         text = text.replace(old, marker)

@@ -6,14 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from ascolto.web.app import create_app
 from outreach.approval import approval_report
 from outreach.drafting import draft_for_mention
 from storage.db import session_scope
 from storage.models import Draft
 from tests.factories import at
 from tests.outreach.draft_factories import add_mention, add_order, approve, settings_for
+from tests.web.conftest import add_user, sign_in
 
 NOW = at(days=1)
 BODY = (
@@ -111,6 +114,13 @@ def test_the_closest_approved_reply_is_refilled_with_this_customers_facts(
     # Checked like any draft: the policy's verdict, and the lint found nothing to fall back on.
     assert made.verdict in ("allow", "amend")
     assert made.verdict_details is not None
+    # The agent sees where the draft came from.
+    add_user(engine, "tom", "agent")
+    with TestClient(create_app(settings_for(tmp_path, database_url, BODY), engine)) as client:
+        sign_in(client, "tom")
+        page = client.get(f"/queue/{made.id}")
+    assert page.status_code == 200, page.text
+    assert "from an earlier approved reply" in page.text
     # Approval without edit is measured per source too.
     approve(engine, made.id or 0, at(days=1, hours=2))
     with session_scope(engine) as session:
