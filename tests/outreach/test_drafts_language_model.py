@@ -96,6 +96,16 @@ def _filled(content: str | None) -> bytes:
     return json.dumps(body).encode()
 
 
+def _filtered_stream() -> Reply:
+    """The recorded stream, its content withheld: the last chunk ends with content_filter
+    (hand-made from the recording, as the API reference documents it)."""
+    recorded = stream_of("chat_completion_stream.txt").events
+    last = json.loads(recorded[-3].decode()[len("data: ") :])
+    last["choices"][0]["finish_reason"] = "content_filter"
+    filtered = f"data: {json.dumps(last)}\n\n".encode()
+    return Reply(events=[recorded[0], filtered, recorded[-1]])
+
+
 @pytest.mark.parametrize(
     ("reply", "reason"),
     [
@@ -113,6 +123,7 @@ def _filled(content: str | None) -> bytes:
             "draft-lint",
         ),
         (Reply(events=[b'data: {"choices": [{"delta": {"content": "Hi"}}]}\n\n']), "ended"),
+        (_filtered_stream(), "content filter"),
     ],
     ids=[
         "429",
@@ -126,6 +137,7 @@ def _filled(content: str | None) -> bytes:
         "unknown-placeholder",
         "lint",
         "cut-stream",
+        "content-filter-streamed",
     ],
 )
 def test_any_failure_falls_back_to_the_template_with_its_reason(
