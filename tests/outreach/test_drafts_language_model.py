@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from outreach.drafting import draft_for_mention
+from outreach.drafters import known_sources
+from outreach.drafting import Drafter, draft_for_mention
 from storage.db import session_scope
 from storage.errors import SettingsError
 from storage.models import Draft
@@ -183,3 +184,57 @@ def test_naming_the_language_model_without_an_endpoint_is_a_settings_error(
 ) -> None:
     with pytest.raises(SettingsError, match="base_url"):
         settings_for(tmp_path, database_url, '[drafts]\nsources = ["language_model"]\n')
+
+
+def test_an_italian_customer_gets_the_brands_italian_voice_and_formal_register(
+    engine: Engine, database_url: str, tmp_path: Path, chat: ChatServer
+) -> None:
+    # Hand-made answer (the recorded body, its content in formal Italian).
+    chat.replies = [
+        Reply(
+            body=_filled(
+                "Gentile [NAME], ci dispiace che il Suo Acme Tab 3 non sia ancora arrivato. "
+                "Verificheremo l'ordine [ORDER_1] con il corriere e Le scriveremo entro 24 ore."
+                "\n\nIl team Acme"
+            )
+        )
+    ]
+    add_order(
+        engine,
+        external_id=ORDER,
+        email="giulia.rossi@example.it",
+        name="Giulia Rossi",
+        language="it",
+        handles=(("reddit", "giulia_r"),),
+        ordered_at=at(days=-9),
+        shipped_at=at(days=-7),
+    )
+    mention_id = add_mention(
+        engine,
+        text="Il mio Acme Tab 3 non è ancora arrivato, l'ho ordinato due settimane fa!",
+        handle="giulia_r",
+        language="it",
+    )
+    body = settings_body(chat.base_url) + '\n[brand]\ntone = "formal"\n'
+    made = draft(engine, tmp_path, database_url, body, mention_id)
+
+    assert made.language == "it"
+    assert made.source == "language_model", made.source_details
+    assert made.text.startswith("Gentile Giulia, ci dispiace")
+    assert f"l'ordine {ORDER}" in made.text
+    system, user = chat.requests[0]["messages"]
+    assert "Write in Italian." in system["content"]
+    assert "Address the customer as 'Lei'." in system["content"]
+    assert "Il team Acme" in system["content"]
+    assert "non è ancora arrivato" in user["content"]
+    assert "Giulia" not in json.dumps(chat.requests[0], ensure_ascii=False)
+
+
+def test_sources_are_found_by_name_and_an_unknown_one_is_named_in_the_error(
+    tmp_path: Path, database_url: str
+) -> None:
+    assert {"template", "history", "language_model"} <= set(known_sources())
+    settings = settings_for(tmp_path, database_url, '[drafts]\nsources = ["telepathy"]\n')
+    assert settings.drafts.sources == ("telepathy", "template")
+    with pytest.raises(KeyError, match=r"unknown draft source 'telepathy'.*history"):
+        Drafter.from_settings(settings)
