@@ -25,6 +25,7 @@ from outreach.draft_settings import LanguageModelSettings
 from outreach.drafters.base import Composed, Declined, DraftRequest, DraftSource
 from outreach.lint import NETWORK_LIMITS
 from outreach.rendering import clean
+from outreach.settings import Settings
 from policies.personal_data import DEFAULT_ORDER_PATTERNS, find_personal_data
 
 _ORDER_PATTERNS = tuple(re.compile(p) for p in DEFAULT_ORDER_PATTERNS)
@@ -33,6 +34,9 @@ _LANGUAGES = {"en": "English", "it": "Italian"}
 POST_LIMIT = 2000
 # Longest answer taken (a runaway model is cut off, then linted like any draft).
 ANSWER_LIMIT = 4000
+# Failed calls in a row after which the endpoint is left alone for a while.
+FAILURES_BEFORE_PAUSE = 3
+PAUSE_SECONDS = 60.0
 _PLACEHOLDER = re.compile(r"\[(?:NAME|FULL_NAME|HANDLE|EMAIL|PHONE|ORDER)(?:_\d+)?\]")
 # A model declining in words rather than with a refusal field.
 _REFUSAL = re.compile(
@@ -94,9 +98,19 @@ class Answer:
 
 
 class LanguageModelSource(DraftSource):
-    """A reply written by an OpenAI-compatible chat model, from masked facts."""
+    """A reply written by an OpenAI-compatible chat model, from masked facts.
+
+    After FAILURES_BEFORE_PAUSE failed calls in a row (timeouts, HTTP errors, malformed
+    answers) the endpoint is left alone for PAUSE_SECONDS: a server that is down costs
+    a few timeouts, not one per mention of a run.
+    """
 
     name = "language_model"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._failures = 0
+        self._paused_until = 0.0
 
     @property
     def options(self) -> LanguageModelSettings:
@@ -106,14 +120,23 @@ class LanguageModelSource(DraftSource):
         options = self.options
         mask = mask_for(request)
         messages = prompt(request, mask)
-        started = time.perf_counter()
         details: dict[str, Any] = {"model": options.model}
+        if self._failures >= FAILURES_BEFORE_PAUSE and time.monotonic() < self._paused_until:
+            raise Declined(
+                f"not called: the endpoint failed {self._failures} times in a row",
+                details=details,
+            )
+        started = time.perf_counter()
         try:
             answer = call(options, messages)
         except Declined as exc:
+            self._failures += 1
+            if self._failures >= FAILURES_BEFORE_PAUSE:
+                self._paused_until = time.monotonic() + PAUSE_SECONDS
             exc.ms = _ms(started)
             exc.details = {**details, **exc.details}
             raise
+        self._failures = 0
         ms = _ms(started)
         cost = price(options, answer)
         details.update(

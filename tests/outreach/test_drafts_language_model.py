@@ -238,3 +238,26 @@ def test_sources_are_found_by_name_and_an_unknown_one_is_named_in_the_error(
     assert settings.drafts.sources == ("telepathy", "template")
     with pytest.raises(KeyError, match=r"unknown draft source 'telepathy'.*history"):
         Drafter.from_settings(settings)
+
+
+def test_an_endpoint_failing_again_and_again_is_left_alone_for_the_rest_of_the_run(
+    engine: Engine, database_url: str, tmp_path: Path, chat: ChatServer
+) -> None:
+    chat.replies = [Reply(status=500, body=b"upstream crashed")]
+    settings = settings_for(tmp_path, database_url, settings_body(chat.base_url))
+    drafter = Drafter.from_settings(settings)
+    add_order(engine, external_id=ORDER, ordered_at=at(days=-9), shipped_at=at(days=-7))
+    mentions = [
+        add_mention(engine, text=f"My Acme Tab 3 has not arrived yet, day {n} of waiting")
+        for n in range(5)
+    ]
+    reasons = []
+    with session_scope(engine) as session:
+        for mention_id in mentions:
+            made = draft_for_mention(session, settings, mention_id, now=NOW, drafter=drafter)
+            assert made is not None
+            assert made.source == "template"
+            reasons.append(made.source_details["gave_way"][0]["reason"])
+    assert len(chat.requests) == 3
+    assert reasons[:3] == ["HTTP 500: upstream crashed"] * 3
+    assert reasons[3:] == ["not called: the endpoint failed 3 times in a row"] * 2
