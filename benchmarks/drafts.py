@@ -13,10 +13,13 @@ Reported: per language, the share of complaints that got a draft and the share o
 drafts that pass every policy (allow or amend), and their gap; the draft-lint's findings
 (target: 0); the share of drafts each rule blocked, escalated or amended; the share written
 in the customer's language, next to always answering in the brand's default language;
-template coverage; the draft sources compared (templates; history and a language model
-when configured); drafts per second, next to rendering the same templates alone.
+template coverage; the draft sources compared (templates; drafting from history, with the
+earlier half of each language's clean drafts taken as approved unedited and the later half
+drafted again; a language model the same way when an endpoint is given); drafts per second,
+next to rendering the same templates alone.
 
     python benchmarks/drafts.py [--english 300] [--bugs 100] [--italian 191] [--praise 20]
+        [--language-model http://127.0.0.1:8080/v1 --model NAME]
 
 Prints a table and writes results/drafts.json next to this script.
 """
@@ -30,6 +33,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -51,7 +55,13 @@ from ascolto.settings import Settings, load_settings  # noqa: E402
 from classify.classifying import classify_pending  # noqa: E402
 from classify.test_splits import app_reviews  # noqa: E402
 from outreach.context import facts_for_mention  # noqa: E402
-from outreach.drafting import Drafter, draft_follow_up, draft_pending  # noqa: E402
+from outreach.draft_settings import LanguageModelSettings  # noqa: E402
+from outreach.drafting import (  # noqa: E402
+    Drafter,
+    draft_follow_up,
+    draft_for_mention,
+    draft_pending,
+)
 from outreach.intents import INTENTS  # noqa: E402
 from outreach.phrasing import template_data  # noqa: E402
 from outreach.rendering import renderer  # noqa: E402
@@ -317,6 +327,12 @@ def main() -> int:
     )
     parser.add_argument("--praise", type=int, default=20, help="glad posts per language")
     parser.add_argument("--show", type=int, default=0, help="print this many drafts")
+    parser.add_argument(
+        "--language-model",
+        metavar="URL",
+        help="an OpenAI-compatible endpoint (e.g. http://127.0.0.1:8080/v1) to compare too",
+    )
+    parser.add_argument("--model", default="local", help="the model name sent to it")
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     parser.add_argument("--out", type=Path, default=RESULTS / "drafts.json")
     args = parser.parse_args()
@@ -348,6 +364,21 @@ def main() -> int:
         lint_found = lint_findings(settings)
         not_drafted = not_drafted_labels(settings, posts)
         shipped = {c for c in renderer(None).combos() if c[1] in INTENTS}
+        from_history = source_comparison(settings, drafts, lint_found, "history")
+        from_model: dict[str, Any] = {
+            "configured": False,
+            "note": "no endpoint given (--language-model URL --model NAME); the drafter is "
+            "tested against a local server replaying the API's recorded answers",
+        }
+        if args.language_model:
+            endpoint = {"base_url": args.language_model, "model": args.model, "stream": False}
+            from_model = source_comparison(
+                settings,
+                drafts,
+                lint_found,
+                "language_model",
+                {"language_model": LanguageModelSettings(**endpoint)},  # type: ignore[arg-type]
+            )
 
     right = sum(d.language == language_of[keys[d.id]] for d in drafts)
     default_right = sum(language_of[keys[d.id]] == settings.brand.default_language for d in drafts)
@@ -407,8 +438,8 @@ def main() -> int:
                 "policy_pass_share": pass_share(drafts),
                 "lint_findings": sum(len(found) for found in lint_found.values()),
             },
-            "history": None,
-            "language_model": None,
+            "history": from_history,
+            "language_model": from_model,
         },
         "template_coverage": round(len(used & shipped) / len(shipped), 4),
         "templates_used": len(used & shipped),
@@ -462,6 +493,111 @@ def main() -> int:
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nwrote {args.out}")
     return 0
+
+
+def source_comparison(
+    settings: Settings,
+    drafts: list[Draft],
+    lint_found: dict[int, list[str]],
+    source: str,
+    update: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Drafting with `source` (then the template) against templates alone, on the same
+    mentions.
+
+    Stand-in for agents' decisions: of each language's drafts, the earlier half (by
+    mention) that pass every policy with no lint finding are taken as approved unedited.
+    The later half is drafted again with `sources = [source, "template"]` (in a
+    transaction rolled back after), and compared with its template drafts.
+    """
+    engine = prepare(settings)
+    replies = sorted(drafts, key=lambda d: d.id or 0)
+    past: list[Draft] = []
+    later: list[Draft] = []
+    for language in ("en", "it"):
+        mine = [d for d in replies if d.language == language]
+        past += mine[: len(mine) // 2]
+        later += mine[len(mine) // 2 :]
+    approved = [
+        d for d in past if d.verdict in ("allow", "amend") and not lint_found.get(d.id or 0)
+    ]
+    drafts_settings = settings.drafts.model_copy(
+        update={"sources": (source, "template"), **(update or {})}
+    )
+    trying = settings.model_copy(update={"drafts": drafts_settings})
+    drafter = Drafter.from_settings(trying)
+    made: list[Draft] = []
+    lint_of: dict[int, list[str]] = {}
+    with Session(engine) as session:
+        for draft in approved:
+            row = session.get(Draft, draft.id)
+            assert row is not None
+            row.status, row.decided_by, row.decided_at = "approved", "benchmark", NOW
+            session.add(row)
+        for draft in later:
+            session.delete(session.get(Draft, draft.id))
+        session.flush()
+        for draft in later:
+            new = draft_for_mention(
+                session, trying, draft.mention_id or 0, now=NOW, drafter=drafter
+            )
+            if new is None:
+                continue
+            made.append(new)
+            event = session.exec(
+                select(AuditEvent)
+                .where(AuditEvent.action == "draft.created")
+                .where(AuditEvent.subject_id == str(new.id))
+            ).first()
+            lint_of[new.id or 0] = list(event.details.get("lint", [])) if event else []
+        found = [d for d in made if d.source == source]
+        costs = [d.source_cost for d in made if d.source_cost is not None]
+        latencies = sorted(d.source_ms for d in made if d.source_ms is not None)
+        best = sorted(
+            float(g["best_similarity"])
+            for d in made
+            for g in (d.source_details, *d.source_details.get("gave_way", []))
+            if g.get("best_similarity") is not None
+        )
+        figures = {
+            "configured": True,
+            "approved_unedited_past_replies": len(approved),
+            "drafts": len(made),
+            "found_share": round(len(found) / len(made), 4) if made else None,
+            f"drafts_from_{source}": len(found),
+            "policy_pass_share": pass_share(made),
+            f"policy_pass_share_from_{source}": pass_share(found),
+            "lint_findings": sum(len(v) for v in lint_of.values()),
+            f"lint_findings_from_{source}": sum(len(lint_of[d.id or 0]) for d in found),
+            "template_on_the_same_mentions": {
+                "policy_pass_share": pass_share(later),
+                "lint_findings": sum(len(lint_found.get(d.id or 0, [])) for d in later),
+            },
+            "gave_way": dict(
+                Counter(
+                    _why(reason)
+                    for d in made
+                    for g in d.source_details.get("gave_way", [])
+                    for reason in g["reason"].split("; ")
+                ).most_common(8)
+            ),
+            "best_similarity_quartiles": (
+                [round(best[int(q * (len(best) - 1))], 4) for q in (0.25, 0.5, 0.75)]
+                if best
+                else None
+            ),
+            "cost": round(sum(costs), 6) if costs else None,
+            "median_ms": latencies[len(latencies) // 2] if latencies else None,
+            "example": next(({"text": d.text, **d.source_details} for d in found), None),
+        }
+        session.rollback()
+    return figures
+
+
+def _why(reason: str) -> str:
+    """A reason without the past draft it is about, or the detail after its colon."""
+    reason = re.sub(r"^draft \d+: ", "", reason)
+    return reason.split(":")[0]
 
 
 def pass_share(drafts: list[Draft]) -> float | None:

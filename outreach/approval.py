@@ -3,7 +3,7 @@
 Each draft a person decided on is sent unedited, lightly edited or rewritten (by the edit
 distance between the text drafted and the text sent), or rejected; the time the agent took
 runs from the draft's creation to the decision. Rates come per intent, template, language,
-channel and agent, and per week.
+channel, agent and draft source (template, history, language model), and per week.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ Outcome = Literal["unedited", "light", "rewritten", "rejected"]
 OUTCOMES: tuple[Outcome, ...] = ("unedited", "light", "rewritten", "rejected")
 # Share of characters changed up to which an edit is light (a word, a date, a name).
 LIGHT_EDIT = 0.2
-GROUPINGS = ("intent", "template", "language", "channel", "agent")
-Grouping = Literal["intent", "template", "language", "channel", "agent"]
+GROUPINGS = ("intent", "template", "language", "channel", "agent", "source")
+Grouping = Literal["intent", "template", "language", "channel", "agent", "source"]
 
 
 def edit_share(drafted: str, sent: str) -> float:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -30,8 +31,11 @@ from outreach.context import (
     facts_for_mention,
     policy_context,
 )
+from outreach.draft_settings import TEMPLATE_SOURCE
+from outreach.drafters import Declined, DraftRequest, DraftSource, sources_for
+from outreach.drafters.template import TemplateSource
 from outreach.intents import choose_intent, kind_of
-from outreach.lint import context_from_data, lint
+from outreach.lint import LintContext, LintFinding, context_from_data, lint
 from outreach.phrasing import SurveyReply, template_data
 from outreach.rendering import Renderer, RenderError, renderer
 from outreach.settings import Settings
@@ -79,12 +83,18 @@ class Drafter:
     renderer: Renderer
     policy: PolicySet
     policy_version: str
+    # The draft sources of `[drafts] sources`, tried in turn; the template's ends them.
+    sources: tuple[DraftSource, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings, policy: PolicySet | None = None) -> Drafter:
         policy = policy or PolicySet.from_settings(settings)
         return cls(
-            settings, renderer(settings.outreach.templates_dir), policy, policy_version(policy)
+            settings,
+            renderer(settings.outreach.templates_dir),
+            policy,
+            policy_version(policy),
+            sources_for(settings),
         )
 
     @property
@@ -272,18 +282,35 @@ def _store(
         answer=answer,
     )
     rendered = drafter.renderer.render(language, intent, kind, data)
-    ctx = policy_context(
-        facts,
-        text=rendered.text,
-        channel=channel,
-        public=not private,
-        language=language,
-        recipient=recipient,
-        send_at=now,
+    request = DraftRequest(
+        session=session,
+        settings=settings,
+        facts=facts,
         intent=intent,
-        brand=settings.brand.name,
+        language=language,
+        kind=kind,
+        data=data,
+        template=rendered,
+        now=now,
     )
-    verdict = drafter.policy.check(ctx, now=now)
+    lint_context = context_from_data(data, intent=intent, network=facts.source_kind)
+
+    def check(text: str) -> Verdict:
+        ctx = policy_context(
+            facts,
+            text=text,
+            channel=channel,
+            public=not private,
+            language=language,
+            recipient=recipient,
+            send_at=now,
+            intent=intent,
+            brand=settings.brand.name,
+        )
+        return drafter.policy.check(ctx, now=now)
+
+    chosen = _compose(drafter, request, check, lint_context)
+    verdict, text = chosen.verdict, chosen.text
     html = rendered.html
     if rendered.subject is not None and verdict.text != rendered.text:
         html = drafter.renderer.html(
@@ -307,9 +334,13 @@ def _store(
         verdict=verdict.outcome,
         verdict_details=verdict.details(),
         policy_version=drafter.policy_version,
-        amended=verdict.text != rendered.text,
+        amended=verdict.text != text,
         send_after=verdict.send_after,
         created_at=now,
+        source=chosen.source,
+        source_details=chosen.details,
+        source_ms=chosen.ms,
+        source_cost=chosen.cost,
     )
     _set_status(draft, verdict, now)
     session.add(draft)
@@ -334,15 +365,93 @@ def _store(
             "channel": channel,
             "verdict": verdict.outcome,
             "rules": sorted({f.rule for f in verdict.findings}),
-            "lint": [
-                str(f)
-                for f in lint(
-                    verdict.text, context_from_data(data, intent=intent, network=facts.source_kind)
-                )
-            ],
+            "lint": [str(f) for f in chosen.lint],
+            "source": chosen.source,
+            "gave_way": chosen.details.get("gave_way", []),
         },
     )
     return draft
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    """The text a draft source wrote, its verdict and lint, and what the sources reported."""
+
+    source: str
+    text: str
+    verdict: Verdict
+    lint: list[LintFinding]
+    details: dict[str, Any]
+    ms: float | None
+    cost: float | None
+
+
+def _compose(
+    drafter: Drafter,
+    request: DraftRequest,
+    check: Callable[[str], Verdict],
+    lint_context: LintContext,
+) -> _Chosen:
+    """The first source's draft the policy does not block and the lint finds nothing in;
+    the template's draft, whatever its verdict, when none before it does.
+
+    Time and cost add up over every source tried (a refused call still cost its tokens).
+    """
+    gave_way: list[dict[str, Any]] = []
+    spent_ms: list[float] = []
+    spent: list[float] = []
+    sources = list(drafter.sources)
+    if not sources or sources[-1].name != TEMPLATE_SOURCE:
+        sources.append(TemplateSource(drafter.settings))
+    for source in sources:
+        last = source.name == TEMPLATE_SOURCE
+        try:
+            composed = source.compose(request)
+        except Declined as exc:
+            _spend(spent_ms, spent, exc.ms, exc.cost)
+            gave_way.append({"source": source.name, "reason": exc.reason, **exc.details})
+            continue
+        except Exception as exc:
+            if last:
+                raise
+            # A source's own fault (a plugin's bug) costs this source, never the draft.
+            log.exception("draft source %s failed", source.name)
+            gave_way.append({"source": source.name, "reason": f"{type(exc).__name__}: {exc}"})
+            continue
+        _spend(spent_ms, spent, composed.ms, composed.cost)
+        verdict = check(composed.text)
+        found = lint(verdict.text, lint_context)
+        if not last:
+            reason = None
+            if verdict.outcome == "block":
+                reason = "blocked by the policy: " + "; ".join(
+                    f"{f.rule}: {f.reason}" for f in verdict.findings if f.outcome == "block"
+                )
+            elif found:
+                reason = "draft-lint: " + "; ".join(str(f) for f in found)
+            if reason is not None:
+                gave_way.append({"source": source.name, "reason": reason, **composed.details})
+                continue
+        details = dict(composed.details)
+        if gave_way:
+            details["gave_way"] = gave_way
+        return _Chosen(
+            source=source.name,
+            text=composed.text,
+            verdict=verdict,
+            lint=found,
+            details=details,
+            ms=round(sum(spent_ms), 2) if spent_ms else None,
+            cost=round(sum(spent), 8) if spent else None,
+        )
+    raise RenderError("no draft source wrote a draft")  # the template always does
+
+
+def _spend(spent_ms: list[float], spent: list[float], ms: float | None, cost: float | None) -> None:
+    if ms is not None:
+        spent_ms.append(ms)
+    if cost is not None:
+        spent.append(cost)
 
 
 def _set_status(draft: Draft, verdict: Verdict, now: datetime) -> None:

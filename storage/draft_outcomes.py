@@ -35,6 +35,8 @@ class DecidedDraft:
     drafted_text: str
     text: str
     mention_id: int | None
+    # Which draft source wrote it: template, history, language_model.
+    source: str = "template"
 
 
 def decided_drafts(
@@ -66,6 +68,7 @@ def decided_drafts(
             drafted_text=d.drafted_text,
             text=d.text,
             mention_id=d.mention_id,
+            source=d.source,
         )
         for d in session.exec(query).all()
     ]

@@ -420,6 +420,20 @@ class Draft(SQLModel, table=True):
     decided_at: datetime | None = _ts()
     reason: str | None = Field(default=None, sa_column=Column(Text()))
     outbox_id: int | None = Field(default=None, index=True)
+    # Where the text came from (template, history, language_model), what that source
+    # reported (the past reply reused, the model, why a source gave way to the next), how
+    # long it took and what it cost (a language model's tokens at the configured prices).
+    source: str = Field(
+        default="template",
+        max_length=40,
+        index=True,
+        sa_column_kwargs={"server_default": "template"},
+    )
+    source_details: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
+    source_ms: float | None = None
+    source_cost: float | None = None
 
 
 class Contact(SQLModel, table=True):

@@ -160,6 +160,7 @@ PERSONAL_DATA: dict[str, Holding] = {
             "verdict_details": "the policy's findings, which may quote the reply",
             "reason": "why a person rejected or escalated it",
             "key": "what the draft answers",
+            "source_details": "what the draft source reported, which may quote a model's refusal",
         },
         _plain(
             "channel",
@@ -170,6 +171,7 @@ PERSONAL_DATA: dict[str, Holding] = {
             "verdict",
             "policy_version",
             "decided_by",
+            "source",
         ),
         "anonymise",
     ),
@@ -881,6 +883,7 @@ def anonymise_draft(draft: Draft) -> None:
     draft.subject = None
     draft.verdict_details = []
     draft.reason = None
+    draft.source_details = {}
     draft.key = f"erased:{draft.id}"
     if draft.status in ("pending", "escalated"):
         draft.status = "withdrawn"

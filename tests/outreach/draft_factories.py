@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -75,8 +76,9 @@ def add_mention(
     severity: str | None = None,
     sentiment: str | None = None,
     title: str | None = None,
+    embedding: Sequence[float] | None = None,
 ) -> int:
-    """A stored mention with stored labels; returns its id."""
+    """A stored mention with stored labels (and its encoder vector, when given)."""
     source_id = add_source(engine, source_kind)
     for product in products:
         add_product(engine, product)
@@ -119,6 +121,11 @@ def add_mention(
                         products=list(products),
                         confidence=confidence,
                         severity=severity,
+                        embedding=(
+                            np.asarray(embedding, dtype=np.float32)
+                            if embedding is not None
+                            else None
+                        ),
                     )
                 ],
             )
