@@ -140,7 +140,7 @@ def test_errors_speak_italian(folder: Path) -> None:
     # Our own check of an argument, inside typer's usage error.
     bad = ascolto(folder, "drafts", "quality", "--by", "mood", env=italian)
     assert bad.returncode == 2
-    assert "uno tra intent, template, language, channel, agent, week" in bad.stderr
+    assert "uno tra intent, template, language, channel, agent, source, week" in bad.stderr
     # A message that is not there.
     missing = ascolto(folder, "outbox", "show", "99", env=italian)
     assert missing.returncode == 2
