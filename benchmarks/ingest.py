@@ -8,7 +8,14 @@ measures in the same run the bare HTTP download of the same pages as the baselin
 
     python benchmarks/ingest.py [--items 20000] [--per-feed 500]
 
-Prints a table and writes benchmarks/results/ingest.json.
+Prints a table and writes benchmarks/results/ingest.json. Peak memory is each child's own
+high-water mark (VmHWM); items per CPU second leave out what other processes on a shared
+machine take. Where the time goes, by stage (benchmarks/profiling.py):
+
+    py-spy record --subprocesses -f raw -o stacks.txt -- python benchmarks/ingest.py
+    python benchmarks/profiling.py stacks.txt benchmarks/results/ingest_profile_after
+
+and `-f flamegraph -o benchmarks/results/ingest_profile_after.svg` for the flame graph.
 """
 
 from __future__ import annotations
@@ -17,7 +24,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -37,6 +43,8 @@ POSTGRES_URL = os.environ.get(
     "ASCOLTO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.memory import peak_mb  # noqa: E402
 
 PHRASES = [
     "My Acme Tab 3 battery drains overnight since the 2.1 update",
@@ -237,8 +245,9 @@ def child(backend: str, base: str, feeds: int, hn_pages: int, per_page: int, out
                 "network_wait_seconds": network,
                 "share_outside_network_wait": 1 - network / elapsed,
                 "cpu_seconds": cpu,
+                "items_per_cpu_second": stored / cpu,
                 "rerun_seconds_nothing_new": again,
-                "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_memory_mb": peak_mb(),
             }
         )
     )
@@ -277,6 +286,7 @@ def main() -> None:
     offset = feeds * args.per_feed
     pages |= {f"/hn/{p}": hn_page(p, args.per_feed, hn_pages, offset) for p in range(hn_pages)}
     replay = Replay(pages)
+    load = os.getloadavg()[0]
     try:
         raw = baseline(replay.base, feeds, hn_pages)
         results: dict[str, Any] = {}
@@ -309,6 +319,8 @@ def main() -> None:
         "benchmark": "ingest",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        # Other work on the machine when the run started: wall-clock rates fall with it.
+        "load_average_at_start": load,
         "items": items,
         "sources": {"rss_feeds": feeds, "hackernews_pages": hn_pages, "per_page": args.per_feed},
         "baseline_bare_download": {**raw, "items_per_second": raw_rate},
