@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import signal
 import socket
@@ -44,6 +43,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.ingest import POSTGRES_URL, feed_page  # noqa: E402
+from benchmarks.memory import peak_mb  # noqa: E402
 
 ASCOLTO = Path(sys.executable).with_name("ascolto")
 COMPLAINTS = [
@@ -180,14 +180,6 @@ def environment(settings: Path, broker: str, database: str) -> dict[str, str]:
     }
 
 
-def peak_mb(pid: int) -> float:
-    """The process's peak resident memory (VmHWM), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def wait_until(check: Any, timeout: float, every: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while not _safely(check):
@@ -218,7 +210,7 @@ def embedded_child(settings: str, out: str) -> None:
         reports = list(pool.map(lambda n: run_source(config, engine, n), names))
     seconds = time.perf_counter() - started
     stored = sum(r.new for r in reports)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mb()
     Path(out).write_text(json.dumps({"seconds": seconds, "stored": stored, "peak_mb": peak}))
 
 

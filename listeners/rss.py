@@ -62,7 +62,8 @@ class RssListener(Listener):
             response.content,
             response_headers={"content-type": response.headers.get("content-type", "")},
             sanitize_html=True,
-            resolve_relative_uris=True,
+            # Links inside entry markup are dropped with the tags: resolving them is wasted.
+            resolve_relative_uris=False,
         )
         problem = _parse_problem(parsed)
         if not parsed.entries and (problem or not parsed.get("version")):

@@ -89,9 +89,12 @@ def clean_text(text: str) -> str:
     """Normalise Unicode, drop control characters and lone surrogates, tidy white space."""
     text = text.encode("utf-8", "ignore").decode("utf-8")
     text = unicodedata.normalize("NFC", text)
-    text = "".join(
-        c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf", "Cs")
-    )
+    # Printable text (the usual case) has no control, format or surrogate character: only
+    # the rest is looked at character by character.
+    if not text.replace("\n", "").replace("\t", "").isprintable():
+        text = "".join(
+            c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf", "Cs")
+        )
     text = _SPACES.sub(" ", text)
     text = "\n".join(line.strip() for line in text.splitlines())
     return _BLANK_LINES.sub("\n\n", text).strip()

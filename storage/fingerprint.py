@@ -20,13 +20,18 @@ MIN_TOKENS = 8
 
 _NOISE = re.compile(r"https?://\S+|www\.\S+|@\w+|#")
 _WORD = re.compile(r"\w+", re.UNICODE)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 def tokens(text: str) -> list[str]:
     """Lower-case words without accents, links or @handles."""
     folded = unicodedata.normalize("NFKD", _NOISE.sub(" ", text).casefold())
-    plain = "".join(c for c in folded if not unicodedata.combining(c))
-    return _WORD.findall(plain)
+    # Only runs of non-ASCII characters can hold combining marks: most text is ASCII.
+    return _WORD.findall(_NON_ASCII.sub(_without_combining, folded))
+
+
+def _without_combining(match: re.Match[str]) -> str:
+    return "".join(c for c in match.group() if not unicodedata.combining(c))
 
 
 def simhash(text: str) -> int | None:
@@ -35,7 +40,7 @@ def simhash(text: str) -> int | None:
     if len(words) < MIN_TOKENS:
         return None
     features = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
-    digests = b"".join(hashlib.blake2b(f.encode(), digest_size=8).digest() for f in features)
+    digests = b"".join([hashlib.blake2b(f.encode(), digest_size=8).digest() for f in features])
     # One row of 64 bits per feature (bit 0 = least significant); a bit is set in the
     # fingerprint when more features have it set than not.
     bits = np.unpackbits(

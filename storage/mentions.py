@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_
+import numpy as np
+from sqlalchemy import any_, bindparam, or_, update
+from sqlalchemy import insert as sql_insert
+from sqlalchemy import select as sql_select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
-from storage.fingerprint import (
-    MAX_DISTANCE,
-    bands,
-    distance,
-    simhash,
-    to_signed,
-    to_unsigned,
-)
+from storage.fingerprint import MAX_DISTANCE, bands, simhash, to_signed
 from storage.models import Author, Customer, Mention, Source
 from storage.types import utcnow
 
@@ -87,7 +84,12 @@ def _newer(candidate: NewMention, current: NewMention) -> bool:
 
 
 def ingest(session: Session, *, source_id: int, items: Sequence[NewMention]) -> IngestCounts:
-    """Insert new mentions and update edited ones, inside the caller's transaction."""
+    """Insert new mentions and update edited ones, inside the caller's transaction.
+
+    Each chunk costs a handful of statements whatever its size: one read of what is already
+    stored, one batched INSERT and one read of the new ids, one read of near-duplicate
+    candidates, and one executemany UPDATE each for edits, deletions and links to originals.
+    """
     counts = IngestCounts()
     items = dedupe(items)
     authors = _authors(session, items)
@@ -95,140 +97,240 @@ def ingest(session: Session, *, source_id: int, items: Sequence[NewMention]) -> 
     for start in range(0, len(items), _CHUNK):
         chunk = items[start : start + _CHUNK]
         existing = {
-            m.external_id: m
-            for m in session.exec(
-                select(Mention)
-                .where(Mention.source_id == source_id)
-                .where(col(Mention.external_id).in_([i.external_id for i in chunk]))
-            ).all()
+            row.external_id: row
+            for row in session.execute(
+                sql_select(
+                    _TABLE.c.id, _TABLE.c.external_id, _TABLE.c.content_hash, _TABLE.c.deleted_at
+                )
+                .where(_TABLE.c.source_id == source_id)
+                .where(_one_of(session, _TABLE.c.external_id, [i.external_id for i in chunk]))
+            )
         }
-        created: list[Mention] = []
+        created: list[dict[str, Any]] = []
+        edits: list[dict[str, Any]] = []
+        deletions: list[dict[str, Any]] = []
         for item in chunk:
-            key = _author_key(item)
-            author = authors.get(key) if key else None
             stored = existing.get(item.external_id)
             if stored is None:
                 if item.deleted:
                     # Never seen, already gone: nothing to keep.
                     counts.unchanged += 1
                     continue
-                mention = Mention(
-                    source_id=source_id,
-                    external_id=item.external_id,
-                    url=item.url,
-                    author_id=author.id if author else None,
-                    title=item.title,
-                    text=item.text,
-                    content_hash=item.content_hash,
-                    published_at=item.published_at,
-                    fetched_at=fetched_at,
-                    kind=item.kind,
-                    lang=item.lang,
-                    rating=item.rating,
-                    parent_external_id=item.parent_external_id,
-                    extra=item.extra,
-                )
-                created.append(mention)
+                key = _author_key(item)
+                author = authors.get(key) if key else None
+                created.append(_row(item, source_id, author.id if author else None, fetched_at))
             elif item.deleted:
                 if stored.deleted_at is None:
                     # Deleted or made private upstream: flagged so nobody answers it, the
                     # text kept as evidence (e.g. for a defect cluster it belongs to).
-                    stored.deleted_at = fetched_at
-                    session.add(stored)
+                    deletions.append({"_id": stored.id, "deleted_at": fetched_at})
                     counts.deleted += 1
                 else:
                     counts.unchanged += 1
             elif stored.content_hash != item.content_hash:
-                stored.title = item.title
-                stored.text = item.text
-                stored.url = item.url
-                stored.content_hash = item.content_hash
-                stored.edited_at = item.updated_at or fetched_at
-                stored.rating = item.rating
-                stored.extra = item.extra
-                session.add(stored)
+                edits.append(
+                    {
+                        "_id": stored.id,
+                        "title": item.title,
+                        "text": item.text,
+                        "url": item.url,
+                        "content_hash": item.content_hash,
+                        "edited_at": item.updated_at or fetched_at,
+                        "rating": item.rating,
+                        "extra": item.extra,
+                    }
+                )
                 counts.updated += 1
             else:
                 counts.unchanged += 1
+        for changes in (edits, deletions):
+            if changes:
+                _update_by_id(session, changes)
         if created:
-            _link_near_duplicates(session, created)
-            counts.new += len(created)
-            counts.new_ids.extend(m.id or 0 for m in created)
-            counts.duplicates += sum(m.duplicate_of_id is not None for m in created)
-        session.flush()
+            ids = _insert_linking_near_duplicates(session, created)
+            counts.new += len(ids)
+            counts.new_ids.extend(ids.values())
+            counts.duplicates += sum(row["duplicate_of_id"] is not None for row in created)
     return counts
 
 
+_TABLE = Mention.__table__  # type: ignore[attr-defined]
+
+
+def _row(
+    item: NewMention, source_id: int, author_id: int | None, fetched_at: datetime
+) -> dict[str, Any]:
+    """The INSERT parameters of a new mention, fingerprinted; every row has every key so
+    a chunk is one executemany."""
+    # The body only: titles are often the site's ("Re: …", a thread name), not the author's.
+    value = simhash(item.text)
+    b0, b1, b2, b3 = bands(value) if value is not None else (None, None, None, None)
+    return {
+        "source_id": source_id,
+        "external_id": item.external_id,
+        "url": item.url,
+        "author_id": author_id,
+        "title": item.title,
+        "text": item.text,
+        "content_hash": item.content_hash,
+        "published_at": item.published_at,
+        "fetched_at": fetched_at,
+        "edited_at": None,
+        "kind": item.kind,
+        "lang": item.lang,
+        "rating": item.rating,
+        "parent_external_id": item.parent_external_id,
+        "extra": item.extra,
+        "deleted_at": None,
+        "withdrawn_at": None,
+        "simhash": to_signed(value) if value is not None else None,
+        "simhash_b0": b0,
+        "simhash_b1": b1,
+        "simhash_b2": b2,
+        "simhash_b3": b3,
+        "duplicate_of_id": None,
+    }
+
+
+def _update_by_id(session: Session, changes: list[dict[str, Any]]) -> None:
+    """One executemany UPDATE of the same columns on many mentions; mentions the session
+    already holds are expired so they read the new values back."""
+    columns = [name for name in changes[0] if name != "_id"]
+    session.execute(
+        update(_TABLE)
+        .where(_TABLE.c.id == bindparam("_id"))
+        .values({name: bindparam(name, type_=_TABLE.c[name].type) for name in columns}),
+        changes,
+    )
+    ids = {change["_id"] for change in changes}
+    for held in list(session.identity_map.values()):
+        if isinstance(held, Mention) and held.id in ids:
+            session.expire(held)
+
+
 NEAR_DUPLICATE_WINDOW = timedelta(days=30)
+# New fingerprints compared with all candidates at once: bounds the (block x candidates)
+# matrix to a few megabytes.
+_DISTANCE_BLOCK = 64
+_BAND_COLUMNS = ("simhash_b0", "simhash_b1", "simhash_b2", "simhash_b3")
 
 
-def _link_near_duplicates(session: Session, created: list[Mention]) -> None:
-    """Fingerprint new mentions, store them, and point each copy at its original.
+def _insert_linking_near_duplicates(
+    session: Session, created: list[dict[str, Any]]
+) -> dict[str, int]:
+    """Store new mentions and point each copy at its original; returns the new ids by
+    external id, in the order of `created`.
 
     One candidate query per chunk: stored mentions sharing a SimHash band with any new
-    one, from the last NEAR_DUPLICATE_WINDOW. Earlier mentions of the same chunk count
-    as originals too, so a repost fetched together with its original is still caught.
+    one, from the last NEAR_DUPLICATE_WINDOW (any fingerprint within MAX_DISTANCE shares
+    a band, so no copy is missed). Earlier mentions of the same chunk count as originals
+    too, so a repost fetched together with its original is still caught. The distances of
+    the whole chunk to every candidate are counted in one vectorised step.
     """
-    fingerprints: list[int | None] = []
-    for mention in created:
-        # The body only: titles are often the site's ("Re: …", a thread name), not the author's.
-        value = simhash(mention.text)
-        fingerprints.append(value)
-        if value is not None:
-            mention.simhash = to_signed(value)
-            (mention.simhash_b0, mention.simhash_b1, mention.simhash_b2, mention.simhash_b3) = (
-                bands(value)
+    wanted = [{row[name] for row in created if row[name] is not None} for name in _BAND_COLUMNS]
+    stored = np.empty((0, 3), dtype=np.int64)
+    if any(wanted):
+        since = created[0]["fetched_at"] - NEAR_DUPLICATE_WINDOW
+        band_columns = [_TABLE.c[name] for name in _BAND_COLUMNS]
+        rows = session.execute(
+            sql_select(
+                _TABLE.c.id,
+                _TABLE.c.simhash,
+                func.coalesce(_TABLE.c.duplicate_of_id, _TABLE.c.id),
             )
-    wanted = [bands(v) for v in fingerprints if v is not None]
-    # (band number, band value) -> earlier mentions with that band: only those can be
-    # within MAX_DISTANCE, so each new mention is compared with a handful, not all.
-    index: dict[tuple[int, int], list[tuple[int, int, int | None]]] = {}
-
-    def remember(mention_id: int, value: int, original: int | None) -> None:
-        for number, band in enumerate(bands(to_unsigned(value))):
-            index.setdefault((number, band), []).append((mention_id, value, original))
-
-    if wanted:
-        since = created[0].fetched_at - NEAR_DUPLICATE_WINDOW
-        band_columns = (
-            Mention.simhash_b0,
-            Mention.simhash_b1,
-            Mention.simhash_b2,
-            Mention.simhash_b3,
-        )
-        rows = session.exec(
-            select(Mention.id, Mention.simhash, Mention.duplicate_of_id)
             .where(
                 or_(
                     *(
-                        col(column).in_({b[i] for b in wanted})
-                        for i, column in enumerate(band_columns)
+                        _one_of(session, column, values)
+                        for column, values in zip(band_columns, wanted, strict=True)
                     )
                 )
             )
-            .where(col(Mention.fetched_at) >= since)
-            .order_by(col(Mention.id))
+            .where(_TABLE.c.fetched_at >= since)
+            .where(_TABLE.c.simhash.is_not(None))
         ).all()
-        for row_id, value, original in rows:
-            if value is not None:
-                remember(row_id or 0, value, original)
-    session.add_all(created)
-    session.flush()
-    for mention, value in zip(created, fingerprints, strict=True):
-        if value is None:
-            continue
-        candidates = sorted(
-            {
-                entry
-                for number, band in enumerate(bands(value))
-                for entry in index.get((number, band), [])
-            }
-        )
-        for candidate_id, candidate_hash, original_id in candidates:
-            if distance(candidate_hash, value) <= MAX_DISTANCE:
-                mention.duplicate_of_id = original_id or candidate_id
-                break
-        remember(mention.id or 0, to_signed(value), mention.duplicate_of_id)
+        if rows:
+            # Plain tuples: numpy probing each Row for array protocols is slow.
+            stored = np.array([tuple(row) for row in rows], dtype=np.int64)
+    ids = _insert(session, created)
+    # The new mentions that have a fingerprint, in the order given.
+    new = [(ids[row["external_id"]], row) for row in created if row["simhash"] is not None]
+    if not new:
+        return ids
+    new_ids = np.array([mention_id for mention_id, _row in new], dtype=np.int64)
+    values = np.array([row["simhash"] for _id, row in new], dtype=np.int64)
+    stored_id, stored_original = _earliest_close(values, stored)
+    near_new = _close(values, values)
+    originals = np.zeros(len(new), dtype=np.int64)
+    links: list[dict[str, int]] = []
+    for j, (mention_id, row) in enumerate(new):
+        # The earliest mention within MAX_DISTANCE is the copy's original (or, when that
+        # one is itself a copy, the one it points at): stored ones, then earlier new ones.
+        best_id, best_original = int(stored_id[j]), int(stored_original[j])
+        earlier = np.flatnonzero(near_new[j, :j])
+        if earlier.size:
+            first = earlier[np.argmin(new_ids[earlier])]
+            if not best_id or new_ids[first] < best_id:
+                best_id, best_original = int(new_ids[first]), int(originals[first])
+        originals[j] = best_original or mention_id
+        if best_id:
+            row["duplicate_of_id"] = best_original
+            links.append({"_id": mention_id, "duplicate_of_id": best_original})
+    if links:
+        _update_by_id(session, links)
+    return ids
+
+
+def _earliest_close(values: np.ndarray, stored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each fingerprint, the lowest-id stored (id, fingerprint, original) row within
+    MAX_DISTANCE: its id and original, 0 where none is. In blocks, to bound memory."""
+    found_id = np.zeros(len(values), dtype=np.int64)
+    found_original = np.zeros(len(values), dtype=np.int64)
+    if not stored.size:
+        return found_id, found_original
+    none = np.iinfo(np.int64).max
+    for start in range(0, len(values), _DISTANCE_BLOCK):
+        block = values[start : start + _DISTANCE_BLOCK]
+        close = _close(block, stored[:, 1])
+        first = np.where(close, stored[:, 0], none).argmin(axis=1)
+        hit = close[np.arange(len(block)), first]
+        found_id[start : start + len(block)] = np.where(hit, stored[first, 0], 0)
+        found_original[start : start + len(block)] = np.where(hit, stored[first, 2], 0)
+    return found_id, found_original
+
+
+def _close(values: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Which pairs of fingerprints are within MAX_DISTANCE bits: one row per `values`."""
+    if not others.size:
+        return np.zeros((len(values), 0), dtype=bool)
+    differing = np.bitwise_xor(values[:, None], others[None, :]).view(np.uint64)
+    return np.asarray(np.bitwise_count(differing) <= MAX_DISTANCE)
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert new mentions of one source; their ids by external id, in row order.
+
+    An executemany of a one-row INSERT, then one read of the ids: drivers send the
+    executemany as a batch (PostgreSQL's pipeline) of one short, parsed-once statement,
+    where a multi-row INSERT … RETURNING costs the driver a parse of thousands of
+    placeholders per chunk. A mention another writer stored meanwhile fails the unique
+    constraint, and with it the run, so nothing is stored twice and nothing is lost."""
+    session.execute(sql_insert(_TABLE), rows)
+    statement = (
+        sql_select(_TABLE.c.external_id, _TABLE.c.id)
+        .where(_TABLE.c.source_id == rows[0]["source_id"])
+        .where(_one_of(session, _TABLE.c.external_id, [row["external_id"] for row in rows]))
+    )
+    given: dict[str, int] = dict(session.execute(statement).tuples().all())
+    return {row["external_id"]: given[row["external_id"]] for row in rows}
+
+
+def _one_of(session: Session, column: Any, values: Collection[Any]) -> Any:
+    """`column IN values`; on PostgreSQL `= ANY` of one array parameter, because the driver
+    parses a statement of hundreds of placeholders anew each time it is sent."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def _author_key(item: NewMention) -> tuple[str, str] | None:

@@ -100,6 +100,19 @@ def test_edited_upstream_updates_text_and_sets_edited_at(engine: Engine, source_
     assert count(engine, Mention) == 2
 
 
+def test_edit_reads_back_in_a_session_already_holding_the_mention(
+    engine: Engine, source_id: int
+) -> None:
+    # Edits are written with one UPDATE per chunk, not through the ORM: a mention the caller's
+    # session loaded before must not keep showing the old text.
+    ingest_now(engine, source_id, [make_item(external_id="post-1", text="Prima versione.")])
+    with session_scope(engine) as session:
+        held = session.exec(select(Mention).where(Mention.external_id == "post-1")).one()
+        edited = make_item(external_id="post-1", text="Seconda versione.", updated_at=at(hours=2))
+        assert ingest(session, source_id=source_id, items=[edited]).updated == 1
+        assert (held.text, held.edited_at) == ("Seconda versione.", at(hours=2))
+
+
 @pytest.mark.parametrize(
     "change",
     [{"title": "A new title"}, {"url": "https://forum.example.com/t/moved"}],
