@@ -480,9 +480,8 @@ def speed_block(clf: Classifier, datasets: Path, n: int) -> dict[str, Any]:
 def memory_block(args: argparse.Namespace, datasets: Path) -> dict[str, Any]:
     """Peak RSS of a fresh process that only loads the classifier and classifies 256 texts.
 
-    Read from the kernel's high-water mark of the process's own memory (VmHWM), not
-    getrusage: ru_maxrss survives exec, so a child started by this (large) process would
-    report this process's size when that is the larger.
+    Read from the kernel's high-water mark of the process's own memory (VmHWM, see
+    `benchmarks.memory`), not getrusage, which a child inherits from this larger process.
     """
     code = f"""
 import sys
@@ -493,11 +492,11 @@ from pathlib import Path
 texts = tweeteval_test(Path({str(datasets)!r})).texts[:256]
 clf = Classifier.from_settings(ClassifierSettings(encoder={args.encoder!r}, model={args.model!r}))
 clf.classify([Text(t) for t in texts])
-status = Path("/proc/self/status").read_text().splitlines()
-print(next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")))
+from benchmarks.memory import peak_mb
+print(peak_mb())
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    peak_mb = int(done.stdout.strip().splitlines()[-1]) / 1024
+    peak_mb = float(done.stdout.strip().splitlines()[-1])
     return {"peak_rss_mb": peak_mb, "limit_mb": 1536}
 
 
