@@ -78,6 +78,18 @@ def get_classifier(settings: Settings) -> Classifier:
         return classifier
 
 
+def warm_classifier(settings: Settings) -> Classifier:
+    """Load the classifier and run it once: the first pass of an encoder pays for setting
+    itself up (seconds), which should not land on the first mentions a worker takes."""
+    from classify.labels import Text
+
+    classifier = get_classifier(settings)
+    started = time.perf_counter()
+    classifier.classify([Text("Il mio ordine non è ancora arrivato")], [])
+    log.info("classifier warmed up in %.1fs", time.perf_counter() - started)
+    return classifier
+
+
 def product_specs(settings: Settings) -> list[ProductSpec]:
     """The configured `[[products]]` as the classifier's product table."""
     from classify.products import ProductSpec

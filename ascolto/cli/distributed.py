@@ -55,11 +55,12 @@ def worker(
     with step_lock(engine_for(settings), "prepare", wait=600):
         prepare(settings)
     if settings.classify.enabled and pool != "prefork":
-        # Loaded before the first task, so the first mentions do not wait for it; prefork
-        # children load their own (a model loaded before fork does not survive it well).
-        from classify.classifying import get_classifier
+        # Loaded and run once before the first task, so the first mentions do not wait for
+        # it; prefork children load their own (a model loaded before fork does not survive
+        # it well).
+        from classify.classifying import warm_classifier
 
-        get_classifier(settings)
+        warm_classifier(settings)
     jobs.STOP.clear()
     jobs.SCHEDULER[:] = [tasks.StepKicker()]
     app.worker_main(
