@@ -520,9 +520,8 @@ def speed_block(clf: Classifier, datasets: Path, n: int) -> dict[str, Any]:
 def memory_block(args: argparse.Namespace, datasets: Path) -> dict[str, Any]:
     """Peak RSS of a fresh process that only loads the classifier and classifies 256 texts.
 
-    Read from the kernel's high-water mark of the process's own memory (VmHWM), not
-    getrusage: ru_maxrss survives exec, so a child started by this (large) process would
-    report this process's size when that is the larger.
+    Read from the kernel's high-water mark of the process's own memory (VmHWM, see
+    `benchmarks.memory`), not getrusage, which a child inherits from this larger process.
     """
     code = f"""
 import sys

@@ -26,7 +26,10 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "drafts": ([], ["--english", "40", "--bugs", "20", "--italian", "20"]),
     "distributed": (
         [],
-        ["--feeds", "4", "--per-feed", "100", "--workers", "1,2", "--latency-mentions", "5"],
+        [
+            *("--feeds", "4", "--per-feed", "100", "--workers", "1,2"),
+            *("--classify-mentions", "64", "--latency-mentions", "4", "--poll-interval", "15"),
+        ],
     ),
     "web": ([], ["--mentions", "20000", "--repeat", "5", "--database", "ascolto_bench_quick"]),
 }

@@ -1,9 +1,10 @@
 """The classification step: label every mention that has no labels from the current model.
 
-Reads pending mentions from storage in chunks of `[classify] batch_size`, runs one
+Claims pending mentions from storage in chunks of `[classify] batch_size`, runs one
 classifier pass per chunk (one encoder pass feeds every head), and writes each chunk's
-labels and embeddings in one transaction. A crash loses only the chunk in flight; the
-next run starts from what is still pending.
+labels and embeddings in the transaction that claimed it, so any number of workers
+classify different chunks at once. A crash loses only the chunk in flight, whose claim
+ends with the connection; the next run starts from what is still pending.
 """
 
 from __future__ import annotations
@@ -18,15 +19,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from classify.settings import Settings
 from storage.classifications import (
     LabelsRecord,
     PendingMention,
+    claim_pending_mentions,
     copy_labels,
     current_labels,
-    pending_mentions,
     save_labels,
 )
 from storage.db import session_scope
@@ -76,6 +76,18 @@ def get_classifier(settings: Settings) -> Classifier:
             )
             _classifiers[key] = classifier
         return classifier
+
+
+def warm_classifier(settings: Settings) -> Classifier:
+    """Load the classifier and run it once: the first pass of an encoder pays for setting
+    itself up (seconds), which should not land on the first mentions a worker takes."""
+    from classify.labels import Text
+
+    classifier = get_classifier(settings)
+    started = time.perf_counter()
+    classifier.classify([Text("Il mio ordine non è ancora arrivato")], [])
+    log.info("classifier warmed up in %.1fs", time.perf_counter() - started)
+    return classifier
 
 
 def product_specs(settings: Settings) -> list[ProductSpec]:
@@ -241,8 +253,11 @@ def _run(
             report.stopped = True
             return
         chunk_started = time.perf_counter()
-        with Session(engine) as session:
-            chunk = pending_mentions(
+        # The chunk stays claimed while it is encoded and until its labels are committed:
+        # other workers take other mentions meanwhile, and a worker that dies mid-chunk
+        # loses its claim with its connection, leaving the chunk pending for the next.
+        with session_scope(engine) as session:
+            claim = claim_pending_mentions(
                 session,
                 model_version=version,
                 after_id=after_id,
@@ -250,29 +265,32 @@ def _run(
                 since=since,
                 reclassify_before=reclassify_before,
             )
+            if claim.last_id == after_id:
+                return
+            after_id = claim.last_id
+            chunk = claim.mentions
+            if not chunk:
+                continue  # labelled by another worker just before this one claimed it
             ready = current_labels(
                 session,
                 mention_ids=[m.duplicate_of_id for m in chunk if m.duplicate_of_id],
                 model_version=version,
             )
-        if not chunk:
-            return
-        after_id = chunk[-1].id
-        report.pending += len(chunk)
-        in_chunk = {m.id for m in chunk if not m.duplicate_of_id}
-        # A near-duplicate takes its original's labels when the original has (or is about
-        # to get, in this chunk) labels of this model: no second encoder pass.
-        copies = [
-            m
-            for m in chunk
-            if m.duplicate_of_id and (m.duplicate_of_id in ready or m.duplicate_of_id in in_chunk)
-        ]
-        copy_ids = {m.id for m in copies}
-        todo = [m for m in chunk if m.id not in copy_ids]
-        encode_started = time.perf_counter()
-        labels = classify_texts(clf, [mention_text(m.title, m.text) for m in todo], products)
-        records = [to_record(m, lab) for m, lab in zip(todo, labels, strict=True)]
-        with session_scope(engine) as session:
+            report.pending += len(chunk)
+            in_chunk = {m.id for m in chunk if not m.duplicate_of_id}
+            # A near-duplicate takes its original's labels when the original has (or is
+            # about to get, in this chunk) labels of this model: no second encoder pass.
+            copies = [
+                m
+                for m in chunk
+                if m.duplicate_of_id
+                and (m.duplicate_of_id in ready or m.duplicate_of_id in in_chunk)
+            ]
+            copy_ids = {m.id for m in copies}
+            todo = [m for m in chunk if m.id not in copy_ids]
+            encode_started = time.perf_counter()
+            labels = classify_texts(clf, [mention_text(m.title, m.text) for m in todo], products)
+            records = [to_record(m, lab) for m, lab in zip(todo, labels, strict=True)]
             save_labels(session, records=records)
             copied = set(copy_labels(session, duplicates=copies, model_version=version))
             # Originals that turned out unclassifiable: their copies are classified alone.

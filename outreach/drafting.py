@@ -559,6 +559,9 @@ def _run(
                     complaints="complaint" in kinds,
                     issues=[k for k in ("question", "praise") if k in kinds],
                     min_confidence=drafter.settings.classify.min_confidence,
+                    # Claimed until this chunk's drafts are committed: other workers
+                    # draft other mentions meanwhile.
+                    claim=True,
                 )
                 if not chunk:
                     return

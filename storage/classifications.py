@@ -108,21 +108,13 @@ _LABEL_FIELDS = (
 )
 
 
-def pending_mentions(
-    session: Session,
+def _pending_query(
     *,
     model_version: str,
-    after_id: int = 0,
-    limit: int = 64,
-    since: datetime | None = None,
-    reclassify_before: datetime | None = None,
-) -> list[PendingMention]:
-    """Mentions without current labels, by ascending id (so originals come before copies).
-
-    Current labels are those of `model_version` for the mention's present text. With
-    `reclassify_before`, labels written before that instant count as missing too (a full
-    rerun that a crash can resume). Deleted mentions are skipped. Page with `after_id`.
-    """
+    after_id: int,
+    since: datetime | None,
+    reclassify_before: datetime | None,
+) -> Any:
     stale = or_(
         col(Classification.id).is_(None),
         col(Classification.model_version) != model_version,
@@ -141,7 +133,10 @@ def pending_mentions(
     )
     if since is not None:
         query = query.where(func.coalesce(Mention.published_at, Mention.fetched_at) >= since)
-    rows = session.exec(query.order_by(col(Mention.id)).limit(limit)).all()
+    return query.order_by(col(Mention.id))
+
+
+def _pending(rows: Iterable[Mention]) -> list[PendingMention]:
     return [
         PendingMention(
             id=m.id or 0,
@@ -153,6 +148,85 @@ def pending_mentions(
         )
         for m in rows
     ]
+
+
+def pending_mentions(
+    session: Session,
+    *,
+    model_version: str,
+    after_id: int = 0,
+    limit: int = 64,
+    since: datetime | None = None,
+    reclassify_before: datetime | None = None,
+) -> list[PendingMention]:
+    """Mentions without current labels, by ascending id (so originals come before copies).
+
+    Current labels are those of `model_version` for the mention's present text. With
+    `reclassify_before`, labels written before that instant count as missing too (a full
+    rerun that a crash can resume). Deleted mentions are skipped. Page with `after_id`.
+    """
+    query = _pending_query(
+        model_version=model_version,
+        after_id=after_id,
+        since=since,
+        reclassify_before=reclassify_before,
+    )
+    return _pending(session.exec(query.limit(limit)).all())
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Pending mentions this transaction holds, and where the next claim starts."""
+
+    mentions: list[PendingMention]
+    last_id: int
+
+
+def claim_pending_mentions(
+    session: Session,
+    *,
+    model_version: str,
+    after_id: int = 0,
+    limit: int = 64,
+    since: datetime | None = None,
+    reclassify_before: datetime | None = None,
+) -> Claim:
+    """Like `pending_mentions`, but the mentions stay claimed until the session's
+    transaction ends, so workers classifying at once each take different ones.
+
+    On PostgreSQL the mention rows are locked (`FOR NO KEY UPDATE SKIP LOCKED`): rows
+    another transaction holds are skipped, not waited for, and a worker that dies lets go
+    of its claim with its connection. Rows only weakly locked still take new labels,
+    drafts and embeddings that point at them. A row another worker labelled between this
+    statement's snapshot and its lock is dropped by a second look at the claimed ids.
+    `last_id` is the highest id claimed, so paging goes on past a claim that turned out
+    to be done already. SQLite has one writer process and needs no lock.
+    """
+    query = _pending_query(
+        model_version=model_version,
+        after_id=after_id,
+        since=since,
+        reclassify_before=reclassify_before,
+    )
+    if session.get_bind().dialect.name != "postgresql":
+        rows = _pending(session.exec(query.limit(limit)).all())
+        return Claim(rows, rows[-1].id if rows else after_id)
+    locked = (
+        query.with_only_columns(col(Mention.id))
+        .limit(limit)
+        .with_for_update(of=Mention, skip_locked=True, key_share=True)
+    )
+    ids = list(session.exec(locked).all())
+    if not ids:
+        return Claim([], after_id)
+    # A fresh snapshot: what is still pending now that these rows are ours.
+    again = _pending_query(
+        model_version=model_version,
+        after_id=after_id,
+        since=since,
+        reclassify_before=reclassify_before,
+    ).where(col(Mention.id).in_(ids))
+    return Claim(_pending(session.exec(again).all()), max(ids))
 
 
 def current_labels(session: Session, *, mention_ids: Iterable[int], model_version: str) -> set[int]:

@@ -105,11 +105,17 @@ def mentions_to_draft(
     complaints: bool,
     issues: Sequence[str],
     min_confidence: float = 0.0,
+    claim: bool = False,
 ) -> list[MentionFacts]:
     """Classified, current, undeleted mentions since `since` with no draft yet, by id.
 
     Candidates are complaints (when `complaints`) or mentions labelled with one of
     `issues` (e.g. question, praise); the drafting step decides the rest.
+
+    With `claim`, on PostgreSQL, the mentions stay claimed until the session's transaction
+    ends (`FOR NO KEY UPDATE SKIP LOCKED`, as classification claims them): workers
+    drafting at once take different mentions, and a worker that dies lets go with its
+    connection. One drafted by another worker just before the claim is left out.
     """
     wanted: list[Any] = []
     if complaints:
@@ -142,7 +148,20 @@ def mentions_to_draft(
         .order_by(col(Mention.id))
         .limit(limit)
     )
+    claiming = claim and session.get_bind().dialect.name == "postgresql"
+    if claiming:
+        query = query.with_for_update(of=Mention, skip_locked=True, key_share=True)
     rows = session.exec(query).all()
+    if claiming and rows:
+        # A fresh snapshot: drafts committed between the query's snapshot and its locks.
+        drafted = set(
+            session.exec(
+                select(Draft.mention_id)
+                .where(col(Draft.mention_id).in_([m.id for m, _, _ in rows]))
+                .where(col(Draft.status) != "withdrawn")
+            ).all()
+        )
+        rows = [row for row in rows if row[0].id not in drafted]
     authors = _by_id(session, Author, [m.author_id for m, _, _ in rows])
     customers = _by_id(session, Customer, [a.customer_id for a in authors.values()])
     out = []

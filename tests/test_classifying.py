@@ -228,14 +228,14 @@ def test_a_crash_mid_run_keeps_committed_chunks_and_the_rerun_does_the_rest(
 
     monkeypatch.setattr(classifying, "save_labels", real)
     seen: list[list[int]] = []
-    real_pending = classifying.pending_mentions
+    real_claim = classifying.claim_pending_mentions
 
     def spy(session: Session, **kwargs: Any) -> Any:
-        rows = real_pending(session, **kwargs)
-        seen.append([r.id for r in rows])
-        return rows
+        claim = real_claim(session, **kwargs)
+        seen.append([r.id for r in claim.mentions])
+        return claim
 
-    monkeypatch.setattr(classifying, "pending_mentions", spy)
+    monkeypatch.setattr(classifying, "claim_pending_mentions", spy)
     report = run(settings, engine, shared_classifier)
     assert report.classified == 3
     assert [i for chunk in seen for i in chunk] == ids[2:]
@@ -299,3 +299,49 @@ def test_labelled_examples_are_stored_for_training(engine: Engine) -> None:
     (seed,) = seed_examples([example])
     assert seed.issues == ["delivery", "question"]
     assert seed.split == "train"
+
+
+def test_claims_are_disjoint_and_end_with_their_transaction(
+    engine: Engine, shared_classifier: Any
+) -> None:
+    from storage.classifications import claim_pending_mentions
+    from tests.claims import claimed_mentions, enable_row_locks_view
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row claims are PostgreSQL's; SQLite has one writer process")
+    enable_row_locks_view()
+    ids = store(engine, [make_item(title=None, text=f"Refund {n} still missing") for n in range(5)])
+    version = shared_classifier.model_version
+    with Session(engine) as first, Session(engine) as second:
+        a = claim_pending_mentions(first, model_version=version, limit=2)
+        b = claim_pending_mentions(second, model_version=version, limit=2)
+        assert [m.id for m in a.mentions] == ids[:2]
+        assert [m.id for m in b.mentions] == ids[2:4]
+        assert claimed_mentions(engine) == 4
+        first.rollback()  # as when a worker dies: its claim goes with its transaction
+        assert claimed_mentions(engine) == 2
+        again = claim_pending_mentions(first, model_version=version, limit=5)
+        assert [m.id for m in again.mentions] == [*ids[:2], ids[4]]
+
+
+def test_workers_classifying_at_once_label_each_mention_once(
+    make_settings: Any, engine: Engine, shared_classifier: Any
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite one process's scheduler never runs the step twice at once")
+    settings = make_settings("[classify]\nbatch_size = 2\n")
+    ids = store(engine, [make_item(title=None, text=f"Order {n} never came") for n in range(12)])
+    reports: list[ClassifyReport] = []
+    start = threading.Barrier(3)
+
+    def worker() -> None:
+        start.wait()
+        reports.append(run(settings, engine, shared_classifier))
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(r.classified + r.unclassifiable for r in reports) == len(ids)
+    assert set(labels_by_id(engine)) == set(ids)

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 import typer
 
 from ascolto.localization import gettext as _
-from ascolto.settings import get_settings
+from ascolto.settings import Settings, get_settings, use_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,6 +29,15 @@ def worker(
         ),
     ] = "prefork",
     loglevel: Annotated[str, typer.Option(help="Celery's log level.")] = "INFO",
+    encoder_threads: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="CPU threads of each task's encoder; default: `classify.threads`, else "
+            "this machine's cores shared among the tasks run at once. Several workers on one "
+            "machine should split its cores between them.",
+        ),
+    ] = None,
 ) -> None:
     """Run steps from the broker's queue: listen, classify, defects, draft, deliver, campaigns.
 
@@ -41,11 +50,18 @@ def worker(
 
     if pool not in ("prefork", "solo", "threads"):
         raise typer.BadParameter(_("expected prefork, solo or threads"), param_hint="--pool")
-    settings = get_settings()
+    settings = worker_settings(get_settings(), encoder_threads, concurrency)
     app = tasks.configure(settings)
     # Workers starting together take turns migrating and mirroring the settings.
     with step_lock(engine_for(settings), "prepare", wait=600):
         prepare(settings)
+    if settings.classify.enabled and pool != "prefork":
+        # Loaded and run once before the first task, so the first mentions do not wait for
+        # it; prefork children load their own (a model loaded before fork does not survive
+        # it well).
+        from classify.classifying import warm_classifier
+
+        warm_classifier(settings)
     jobs.STOP.clear()
     jobs.SCHEDULER[:] = [tasks.StepKicker()]
     app.worker_main(
@@ -60,6 +76,14 @@ def worker(
             "--without-mingle",
         ]
     )
+
+
+def worker_settings(settings: Settings, threads: int | None, concurrency: int) -> Settings:
+    """The worker's settings with an explicit encoder thread count, so tasks running at
+    once on one machine do not fight over its cores (the libraries default to all)."""
+    chosen = threads or settings.classify.threads or max(1, (os.cpu_count() or 1) // concurrency)
+    classify = settings.classify.model_copy(update={"threads": chosen})
+    return use_settings(settings.model_copy(update={"classify": classify}))
 
 
 def beat(

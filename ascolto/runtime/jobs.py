@@ -33,14 +33,21 @@ def listen(name: str) -> None:
 
 def classify() -> None:
     """Label the mentions that have no labels from the current model."""
-    from classify.classifying import classify_pending
+    from classify.classifying import ClassifyReport, classify_pending
 
     if STOP.is_set():
         return
     settings = get_settings()
-    report = classify_pending(settings, engine_for(settings), stop=STOP)
-    if report.done and settings.outreach.enabled:
-        draft_soon()
+    drafted_from = [0]
+
+    def chunk_stored(report: ClassifyReport) -> None:
+        # Each committed chunk's replies are drafted now, beside the chunks still to come
+        # (by another worker, in the distributed mode), not after the whole backlog.
+        if settings.outreach.enabled and report.done > drafted_from[0]:
+            drafted_from[0] = report.done
+            draft_soon()
+
+    report = classify_pending(settings, engine_for(settings), stop=STOP, progress=chunk_stored)
     if report.classified + report.copied and settings.defects.enabled:
         defects_soon()
 

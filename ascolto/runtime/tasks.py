@@ -4,8 +4,10 @@ The tasks call the same job functions as the in-process scheduler. Delivery is a
 once (`acks_late`, `reject_on_worker_lost`): a task whose worker died runs again on
 another. That is safe because every step is idempotent at the row level (unique keys on
 mentions, labels, drafts and outbox messages; the outbox claims each message before
-sending it), and because each step takes a PostgreSQL advisory lock for its unit of work
-(one source, or the whole step) so two workers never run it at the same time.
+sending it). Classification and drafting claim their rows chunk by chunk, so any number
+of workers run them at once on different mentions; the other steps take a PostgreSQL
+advisory lock for their unit of work (one source, or the whole step) so two workers
+never run it at the same time.
 """
 
 from __future__ import annotations
@@ -88,6 +90,17 @@ class StepKicker:
             app.tasks[name].apply_async()
 
 
+def _run_shared(task: Task, name: str, step: Callable[[], None]) -> str:
+    """Run `step`, which claims its own rows, beside any other worker running it."""
+    try:
+        step()
+    except SQLAlchemyError as exc:
+        log.warning("step %s lost the database (%s); trying again", name, type(exc).__name__)
+        retry = get_settings().broker.retry_seconds
+        raise task.retry(countdown=retry, max_retries=DATABASE_RETRIES, exc=exc) from exc
+    return "done"
+
+
 def _run_step(task: Task, lock: str, step: Callable[[], None]) -> str:
     """Run `step` under the lock `lock`; retry later if another worker holds it."""
     settings = get_settings()
@@ -122,8 +135,9 @@ def listen(self: Task, name: str) -> str:
 
 @_task("ascolto.classify")
 def classify(self: Task) -> str:
-    """Label the mentions that have no labels from the current model."""
-    return _run_step(self, "classify", jobs.classify)
+    """Label the mentions that have no labels from the current model (claimed by chunk,
+    so every worker can take part)."""
+    return _run_shared(self, "classify", jobs.classify)
 
 
 @_task("ascolto.defects")
@@ -134,8 +148,9 @@ def defects(self: Task) -> str:
 
 @_task("ascolto.draft")
 def draft(self: Task) -> str:
-    """Draft replies to classified mentions that call for one."""
-    return _run_step(self, "draft", jobs.draft)
+    """Draft replies to classified mentions that call for one (claimed by chunk, so every
+    worker can take part)."""
+    return _run_shared(self, "draft", jobs.draft)
 
 
 @_task("ascolto.deliver")

@@ -116,9 +116,11 @@ class Cluster:
             "PYTHONUNBUFFERED": "1",
         }
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.log_paths: dict[int, Path] = {}
 
     def _start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        log = (self.folder / f"{name}-{len(self.processes)}.log").open("ab")
+        path = self.folder / f"{name}-{len(self.processes)}.log"
+        log = path.open("ab")
         process = subprocess.Popen(
             [str(ASCOLTO), *args],
             cwd=self.folder,
@@ -128,7 +130,12 @@ class Cluster:
             stdin=subprocess.DEVNULL,
         )
         self.processes.append(process)
+        self.log_paths[process.pid] = path
         return process
+
+    def log_of(self, process: subprocess.Popen[bytes]) -> str:
+        """What one process wrote so far."""
+        return self.log_paths[process.pid].read_text(errors="replace")
 
     def worker(self) -> subprocess.Popen[bytes]:
         """A worker running one task at a time in its own process, so SIGKILL hits the step."""
@@ -152,9 +159,10 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 self.kill(process)
 
-    def logs(self) -> str:
-        """Every process's log, for the message of a failing test."""
+    def logs(self, tail: int | None = 4000) -> str:
+        """Every process's log (the last `tail` characters of each), for the message of a
+        failing test."""
         return "\n".join(
-            f"--- {path.name}\n{path.read_text(errors='replace')[-4000:]}"
+            f"--- {path.name}\n{path.read_text(errors='replace')[-(tail or 0) :]}"
             for path in sorted(self.folder.glob("*.log"))
         )

@@ -1,9 +1,10 @@
-"""Kill a real Celery worker (SIGKILL) in the middle of each kind of step; the work is
-done by the next worker, and nothing is stored, labelled, drafted or sent twice."""
+"""Kill a real Celery worker (SIGKILL) in the middle of each kind of step, classification
+and drafting in the middle of a claimed chunk; the work is done by the next worker, nothing
+is stored, labelled, drafted or sent twice, and no claim outlives its worker."""
 
 from __future__ import annotations
 
-import time
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,10 +13,10 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from ascolto.runtime.locks import holders
 from ascolto.settings import load_settings
 from outreach.drafting import draft_pending
 from storage.models import Classification, Draft, Mention
+from tests.claims import claimed_mentions, enable_row_locks_view
 from tests.distributed.cluster import Cluster, PrivateRedis, wait_for
 from tests.distributed.conftest import make_cluster, rss
 from tests.feedserver import FeedServer, Reply
@@ -62,6 +63,7 @@ def test_killing_workers_mid_listen_classify_and_draft_loses_and_doubles_nothing
     pipeline: tuple[Cluster, str], server: FeedServer, cluster_engine: Engine, postgres_url: str
 ) -> None:
     cluster, path = pipeline
+    enable_row_locks_view()
     cluster.beat()
     first = cluster.worker()
     wait_for("the first fetch", lambda: len(server.hits(path)) >= 1, timeout=60)
@@ -70,34 +72,49 @@ def test_killing_workers_mid_listen_classify_and_draft_loses_and_doubles_nothing
 
     second = cluster.worker()
     wait_for(
-        "classification to be under way",
+        "a classification chunk to be claimed, after some were committed",
         lambda: (
             0 < count(cluster_engine, Classification) < ITEMS
-            and holders(cluster_engine, "classify") == 1
+            and claimed_mentions(cluster_engine) > 0
         ),
         timeout=90,
         every=0.02,
     )
-    cluster.kill(second)  # in the middle of the classify step: some chunks committed
+    cluster.kill(second)  # in the middle of a claimed chunk: some chunks committed
+    # The dead worker's claim ended with its connection; nothing waits for a lease.
+    wait_for("the claim to go", lambda: claimed_mentions(cluster_engine) == 0, timeout=30)
 
     third = cluster.worker()
     wait_for(
-        "drafting to be under way",
-        lambda: count(cluster_engine, Draft) > 0 and holders(cluster_engine, "draft") == 1,
+        "a draft chunk to be claimed, after some were committed",
+        lambda: (
+            count(cluster_engine, Classification) == ITEMS
+            and count(cluster_engine, Draft) > 0
+            and claimed_mentions(cluster_engine) > 0
+        ),
         timeout=90,
         every=0.02,
     )
     drafted_when_killed = count(cluster_engine, Draft)
-    cluster.kill(third)  # in the middle of the draft step
+    cluster.kill(third)  # in the middle of a claimed draft chunk
+    wait_for("the claim to go", lambda: claimed_mentions(cluster_engine) == 0, timeout=30)
 
-    cluster.worker()
+    fourth = cluster.worker()
     wait_for(
         "every mention labelled",
         lambda: count(cluster_engine, Classification) == ITEMS,
         timeout=120,
         every=0.2,
     )
-    wait_for("drafting to settle", lambda: drafting_settled(cluster_engine), timeout=90, every=0)
+    # Every label was stored before the fourth worker started: a drafting run of its own,
+    # beginning to end, has seen every mention left to draft.
+    wait_for(
+        "a whole drafting run on the last worker",
+        lambda: "drafting done" in cluster.log_of(fourth),
+        timeout=120,
+        every=0.2,
+    )
+    wait_for("no claim left", lambda: claimed_mentions(cluster_engine) == 0, timeout=30)
     assert drafted_when_killed < count(cluster_engine, Draft), cluster.logs()
     assert count(cluster_engine, Mention) == distinct_mentions(cluster_engine) == ITEMS
     with Session(cluster_engine) as session:
@@ -105,14 +122,14 @@ def test_killing_workers_mid_listen_classify_and_draft_loses_and_doubles_nothing
         drafted = session.exec(select(func.count(func.distinct(Draft.mention_id)))).one()
     assert labelled == ITEMS
     assert drafted == count(cluster_engine, Draft)
+    # Each committed chunk is logged once, after its commit: across every worker, the
+    # chunks add up to each mention once, so none was labelled twice.
+    chunks = re.findall(
+        r"classified chunk of \d+ up to mention \d+: (\d+) classified, (\d+) copied, "
+        r"(\d+) unclassifiable",
+        cluster.logs(tail=None),
+    )
+    assert sum(int(n) for chunk in chunks for n in chunk) == ITEMS
     # Nothing was lost either: a drafting run here finds nothing left to draft.
     settings = load_settings(cluster.folder / "settings.toml", database={"url": postgres_url})
     assert draft_pending(settings, cluster_engine).drafted == 0
-
-
-def drafting_settled(engine: Engine) -> bool:
-    """No drafting run in progress, and none changed anything for longer than the drafting
-    interval (so a scheduled run came after the last labels)."""
-    before = count(engine, Draft)
-    time.sleep(DRAFT_INTERVAL + 2)
-    return holders(engine, "draft") == 0 and count(engine, Draft) == before
