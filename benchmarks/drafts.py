@@ -709,23 +709,38 @@ def _apology(draft: Draft) -> bool:
 
 
 def non_complaints(posts: list[Post], drafts: list[Draft], keys: dict[Any, str]) -> dict[str, Any]:
-    """Gold non-complaints given an apology draft, per language and per kind of post."""
+    """Gold non-complaints given an apology draft, per language and per kind of post.
+
+    `apology` counts every apology drafted; `apology_passing` those the policy let through
+    (`deserves_reply` blocks apologies to happy customers and pre-purchase questions).
+    """
     drafted = {keys[d.id]: d for d in drafts}
     shares: dict[str, float | None] = {}
+    passing: dict[str, float | None] = {}
     by_kind: dict[str, dict[str, dict[str, int]]] = {}
     for language in ("en", "it"):
         mine = [p for p in posts if p.complaint is False and p.language == language]
-        apologised = [p for p in mine if p.key in drafted and _apology(drafted[p.key])]
+        apologised = [drafted[p.key] for p in mine if p.key in drafted]
+        apologised = [d for d in apologised if _apology(d)]
+        through = [d for d in apologised if d.verdict in ("allow", "amend")]
         shares[language] = round(len(apologised) / len(mine), 4) if mine else None
+        passing[language] = round(len(through) / len(mine), 4) if mine else None
         kinds: dict[str, dict[str, int]] = {}
         for post in mine:
-            counts = kinds.setdefault(post.kind, {"posts": 0, "apology": 0, "any_draft": 0})
+            counts = kinds.setdefault(
+                post.kind, {"posts": 0, "any_draft": 0, "apology": 0, "apology_passing": 0}
+            )
+            draft = drafted.get(post.key)
             counts["posts"] += 1
-            counts["any_draft"] += post.key in drafted
-            counts["apology"] += post.key in drafted and _apology(drafted[post.key])
+            counts["any_draft"] += draft is not None
+            counts["apology"] += draft is not None and _apology(draft)
+            counts["apology_passing"] += (
+                draft is not None and _apology(draft) and draft.verdict in ("allow", "amend")
+            )
         by_kind[language] = dict(sorted(kinds.items()))
     return {
         "drafted_share_of_non_complaints_by_language": shares,
+        "apology_passing_share_of_non_complaints_by_language": passing,
         "non_complaints_by_kind": by_kind,
     }
 
@@ -768,13 +783,20 @@ def complaint_labels(settings: Settings) -> dict[str, bool | None]:
     return {str(key): complaint for key, complaint in rows}
 
 
+def _care_first(post: Post | None) -> tuple[bool, str]:
+    """Examples from the care mentions (both languages) first, then the others, by key."""
+    if post is None:
+        return (True, "")
+    return (post.origin not in CARE_SETS, post.key)
+
+
 def held_back_complaints(
     posts: list[Post], drafts: list[Draft], keys: dict[Any, str], per_language: int = 8
 ) -> dict[str, list[dict[str, str]]]:
-    """Per language, the first gold complaints (by key) whose draft did not pass: why."""
+    """Per language, the first gold complaints whose draft did not pass, and why."""
     by_key = {p.key: p for p in posts if p.complaint is True}
     found: dict[str, list[dict[str, str]]] = {"en": [], "it": []}
-    for draft in sorted(drafts, key=lambda d: keys[d.id]):
+    for draft in sorted(drafts, key=lambda d: _care_first(by_key.get(keys[d.id]))):
         post = by_key.get(keys[draft.id])
         if post is None or draft.verdict in ("allow", "amend") or post.language not in found:
             continue
@@ -797,7 +819,7 @@ def _pct(share: float | None) -> str:
 def not_drafted_examples(
     settings: Settings, posts: list[Post], per_language: int = 8
 ) -> dict[str, list[str]]:
-    """Per language, the first gold complaints (by key) that got no draft."""
+    """Per language, the first gold complaints that got no draft."""
     engine = prepare(settings)
     with Session(engine) as session:
         drafted = set(
@@ -809,7 +831,7 @@ def not_drafted_examples(
             ).all()
         )
     found: dict[str, list[str]] = {"en": [], "it": []}
-    for post in sorted(posts, key=lambda p: p.key):
+    for post in sorted(posts, key=_care_first):
         wanted = post.complaint is True and post.language in found
         if wanted and post.key not in drafted and len(found[post.language]) < per_language:
             found[post.language].append(post.text[:200])
