@@ -77,6 +77,14 @@ _HAPPY_WORDS = re.compile(
     r"no longer (?:drains|crashes|stutters|lags)|(?:doesn't|does not) (?:drain|crash) any ?more",
     re.IGNORECASE,
 )
+# Thanks that close a request ("Potete verificare con il corriere? Grazie mille", "thanks in
+# advance") are politeness, not gladness.
+_REQUEST_THANKS = re.compile(
+    r"\b(?:thanks?(?: you)? in advance|grazie in anticipo)\b|"
+    r"\?\s*(?:(?:many|a lot of)\s+)?(?:thanks?(?: you)?|grazie)\b"
+    r"(?:\s+(?:mille|tante|a lot|so much))?",
+    re.IGNORECASE,
+)
 _HAPPY_EMOJI = re.compile(
     "[\U0001f389\U0001f60a\U0001f600\U0001f601\U0001f603\U0001f44d\u2764\U0001f64f"
     "\U0001f973\U0001f60d]"
@@ -97,9 +105,12 @@ _BUYING = re.compile(
     r"disponibil[ei]|quale (?:modello|versione|scegliere))\b",
     re.IGNORECASE,
 )
-# Someone who already has the product and a problem with it is not asking before buying.
+# Someone who already has the product and a problem with it is not asking before buying
+# ("I have a Voltek laptop", "Ho un portatile Voltek da un anno").
 _OWNER = re.compile(
-    r"\b(?:my|mine|i bought|i ordered|i have|il mio|la mia|ho comprato|ho ordinato|ho preso)\b",
+    r"\b(?:my|mine|i bought|i ordered|i have|i've had|i own|il mio|la mia|i miei|le mie|"
+    r"ho comprato|ho ordinato|ho preso|ho acquistato|possiedo|ho (?:un|uno|una|il|lo|la)\b"
+    r"(?! (?:dubbio|domanda|curiosit))|ho un')",
     re.IGNORECASE,
 )
 
@@ -177,8 +188,9 @@ def is_happy(text: str, sentiment: str | None) -> bool:
     if sentiment == "positive":
         return True
     emoji = bool(_HAPPY_EMOJI.search(text))
+    glad = bool(_HAPPY_WORDS.search(_REQUEST_THANKS.sub(" ", text)))
     # Glad words under a negative label need a glad emoji too ("non si accende più").
-    return (emoji or bool(_HAPPY_WORDS.search(text))) and (emoji or sentiment != "negative")
+    return (emoji or glad) and (emoji or sentiment != "negative")
 
 
 def is_pre_purchase(text: str) -> bool:

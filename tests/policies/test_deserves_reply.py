@@ -145,6 +145,20 @@ def test_an_unhappy_customer_is_not_taken_for_a_happy_one(text: str) -> None:
     assert outcomes(run("deserves_reply", context)) == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Salve, l'ordine MD-44821 risulta consegnato ma non l'ho ricevuto. Potete verificare "
+        "con il corriere? Grazie mille",
+        "Order 1182 shows delivered but it isn't here. Can you check with the courier? Thanks",
+        "Il Tab 3 si spegne da solo al 40%, grazie in anticipo per l'aiuto",
+    ],
+)
+def test_thanks_closing_a_request_are_not_gladness(text: str) -> None:
+    context = reply(text, sentiment="neutral", intent="complaint_delivery")
+    assert outcomes(run("deserves_reply", context)) == []
+
+
 def test_a_pre_purchase_question_gets_no_apology() -> None:
     result = run("deserves_reply", reply("acme tab 3 or wait for black friday??"))
     assert outcomes(result) == ["block"]
@@ -160,6 +174,12 @@ def test_a_pre_purchase_question_gets_no_apology() -> None:
         ("Vale la pena prendere il Tab 3 adesso o aspettare?", True),
         ("Is the Tab 3 worth it for drawing?", True),
         ("My Tab 3 arrived broken, should I wait for a replacement?", False),
+        (
+            "Ho un portatile Voltek da un anno e mezzo e la ventola parte a palla anche a "
+            "riposo. Conviene spedirlo in assistenza?",
+            False,
+        ),
+        ("Ho un dubbio: vale la pena prendere il Tab 3 o aspettare?", True),
         ("Acme Tab 3 is worth it.", False),
     ],
 )
