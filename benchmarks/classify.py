@@ -404,6 +404,7 @@ def hand_made_block(clf: Classifier, general: Classifier | None = None) -> dict[
                     general=plain,
                 ),
                 "language_accuracy": float(np.mean([lab.language == lang for lab in labels])),
+                "errors_by_kind": _errors_by_kind(mine, labels),
             }
         out[name] = block
     for name in MENTION_SETS:
@@ -433,6 +434,32 @@ def hand_made_block(clf: Classifier, general: Classifier | None = None) -> dict[
         out[name] = block
     out["italian_reviews"]["target_polarity_accuracy"] = 0.90
     return out
+
+
+def _errors_by_kind(rows: list[dict[str, Any]], labels: list[Labels]) -> dict[str, Any]:
+    """Per kind of post (complaint, news, bot, joke...): how many, and how often the complaint
+    flag and the sentiment were wrong, with the first wrong texts: the error analysis the model
+    card's "what it still gets wrong" is written from."""
+    out: dict[str, Any] = {}
+    for row, lab in zip(rows, labels, strict=True):
+        kind = out.setdefault(
+            str(row.get("kind", "unknown")),
+            {"n": 0, "complaint_wrong": 0, "sentiment_wrong": 0, "examples": []},
+        )
+        kind["n"] += 1
+        complaint_wrong = bool(lab.complaint) != bool(row["complaint"])
+        sentiment_wrong = (lab.sentiment or "neutral") != row["sentiment"]
+        kind["complaint_wrong"] += complaint_wrong
+        kind["sentiment_wrong"] += sentiment_wrong
+        if (complaint_wrong or sentiment_wrong) and len(kind["examples"]) < 3:
+            kind["examples"].append(
+                {
+                    "text": row["text"],
+                    "gold": {"complaint": row["complaint"], "sentiment": row["sentiment"]},
+                    "ours": {"complaint": lab.complaint, "sentiment": lab.sentiment},
+                }
+            )
+    return dict(sorted(out.items()))
 
 
 def review_sentences_block(clf: Classifier, general: Classifier | None) -> dict[str, Any]:

@@ -92,7 +92,13 @@ PUBLIC_SAMPLE = {
 }
 CV_FOLDS = 5
 # Hand-made mention files (classify/data/README.md): sentiment and complaint per post.
-MENTION_SETS = ("care_mentions", "care_mentions_more", "brand_stream", "brand_stream_more")
+MENTION_SETS = (
+    "care_mentions",
+    "care_mentions_more",
+    "care_mentions_hard",
+    "brand_stream",
+    "brand_stream_more",
+)
 _COMPLAINT_ISSUES = {"defect", "delivery", "billing", "service"}
 
 

@@ -215,6 +215,40 @@ def encoders_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def kind_errors_table() -> str:
+    """Per kind of post, over every hand-made mention set's test split: how often the
+    complaint flag and the sentiment were wrong in each language, with one wrong example."""
+    hand = value("classify.json", "hand_made")
+    totals: dict[tuple[str, str], dict[str, Any]] = {}
+    for block in hand.values():
+        for lang in ("it", "en"):
+            for kind, figures in block.get(lang, {}).get("errors_by_kind", {}).items():
+                total = totals.setdefault(
+                    (kind, lang), {"n": 0, "complaint_wrong": 0, "sentiment_wrong": 0, "ex": []}
+                )
+                for key in ("n", "complaint_wrong", "sentiment_wrong"):
+                    total[key] += figures[key]
+                total["ex"].extend(figures["examples"])
+    lines = [
+        "| kind of post | language | posts | complaint flag wrong | sentiment wrong "
+        "| for example |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for (kind, lang), t in sorted(
+        totals.items(), key=lambda item: (-item[1]["complaint_wrong"] / item[1]["n"], item[0])
+    ):
+        example = ""
+        if t["ex"]:
+            ex = t["ex"][0]
+            said = "complaint" if ex["ours"]["complaint"] else "no complaint"
+            example = f"{_cell(ex['text'][:140])} → {said}, {ex['ours']['sentiment']}"
+        lines.append(
+            f"| {kind} | {lang} | {t['n']} | {t['complaint_wrong'] / t['n']:.0%} "
+            f"| {t['sentiment_wrong'] / t['n']:.0%} | {example} |"
+        )
+    return "\n".join(lines)
+
+
 def calibration_table(folder: str) -> str:
     """Expected calibration error of the care-mixed sentiment and complaint probabilities per
     language, before and after the scaling of the heads in `classify/shipped/<folder>`."""
@@ -263,6 +297,7 @@ def care_table() -> str:
     for key, name in (
         ("care_mentions", "care mentions"),
         ("care_mentions_more", "care mentions II"),
+        ("care_mentions_hard", "hard cases (dev shares their situations)"),
     ):
         if key not in hand:
             continue
@@ -352,6 +387,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "encoders_table": encoders_table,
     "care_table": care_table,
     "calibration_table": calibration_table,
+    "kind_errors_table": kind_errors_table,
 }
 MARKER = re.compile(r"\{\{\s*((?:" + "|".join(FUNCTIONS) + r")\(.*?\))\s*\}\}", re.DOTALL)
 CODE = re.compile(r"(^[ \t]*```.*?^[ \t]*```[^\n]*$|`[^`\n]+`)", re.DOTALL | re.MULTILINE)
